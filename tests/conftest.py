@@ -1,0 +1,12 @@
+"""Shared by every test folder; keep it tiny (area fixtures live in tests/<area>/conftest.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `.venv/bin/pytest` does not put the repo root on sys.path; the helpers are imported as
+# `tests.support.<name>` from every test folder.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
