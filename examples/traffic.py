@@ -1,12 +1,13 @@
 """Sends a little traffic to TaskMaster for the demo, then prints a summary.
 
-    python examples/traffic.py --url http://127.0.0.1:8000 --requests 20 --stream-every 3
+python examples/traffic.py --url http://127.0.0.1:8000 --requests 20 --stream-every 3
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
@@ -55,8 +56,6 @@ async def send_one(client: httpx.AsyncClient, prompt: str, stream: bool) -> Resu
 
 
 async def _send_streamed(client: httpx.AsyncClient, prompt: str, started: float) -> Result:
-    import json
-
     async with client.stream("POST", "/v1/tasks", json={"prompt": prompt, "stream": True}) as r:
         last: dict[str, object] = {}
         async for line in r.aiter_lines():
@@ -88,14 +87,14 @@ async def run(url: str, requests: int, concurrency: int, stream_every: int) -> l
 
 def summarize(results: Sequence[Result]) -> str:
     statuses = Counter(r.status for r in results)
+    by_status = ", ".join(f"{k or 'no answer'}={v}" for k, v in sorted(statuses.items()))
     latencies = sorted(r.seconds for r in results)
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
     return "\n".join(
         [
             f"requests: {len(results)} ({sum(r.streamed for r in results)} streamed)",
-            "status:   " + ", ".join(f"{k or 'no answer'}={v}" for k, v in sorted(statuses.items())),
-            f"latency:  p50={statistics.median(latencies) if latencies else 0:.3f}s"
-            f" p95={p95:.3f}s",
+            f"status:   {by_status}",
+            f"latency:  p50={statistics.median(latencies) if latencies else 0:.3f}s p95={p95:.3f}s",
             f"tokens:   in={sum(r.tokens_in for r in results)}"
             f" out={sum(r.tokens_out for r in results)}",
         ]
