@@ -48,8 +48,12 @@ class Settings:
             ollama_endpoints=_endpoints(base_url, environ.get(env.TASKMASTER_OLLAMA_HOSTS, "")),
             model=environ.get(env.TASKMASTER_MODEL, "").strip() or cls.model,
             suppress_http_spans=_bool(environ, env.TASKMASTER_SUPPRESS_HTTP_SPANS, False),
-            capture_content=_bool(environ, env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, False),
-            capture_content_max_length=_int(environ, env.TASKMASTER_CAPTURE_CONTENT_MAX_LENGTH, 4096),
+            capture_content=_bool(
+                environ, env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, False
+            ),
+            capture_content_max_length=_int(
+                environ, env.TASKMASTER_CAPTURE_CONTENT_MAX_LENGTH, 4096
+            ),
             max_models=_int(environ, env.TASKMASTER_MAX_MODELS, 20),
             feature_max_chars=_int(environ, env.TASKMASTER_FEATURE_MAX_CHARS, 32768),
             model_probe_interval=_float(environ, env.TASKMASTER_MODEL_PROBE_INTERVAL, 15.0),

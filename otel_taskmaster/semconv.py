@@ -77,6 +77,8 @@ FEATURE_PROMPT_CHARS: Final = "taskmaster.request.prompt_chars"
 
 TASKMASTER_ENDPOINT: Final = "taskmaster.endpoint"
 TASKMASTER_REQUEST_ID: Final = "taskmaster.request_id"
+# The app stopped reading a stream before its end (break, close(), garbage collection).
+TASKMASTER_STREAM_ABANDONED: Final = "taskmaster.stream.abandoned"
 
 # --- Metric attribute (label) names ---------------------------------------------------------
 

@@ -1,1 +1,46 @@
+"""The distro: sets defaults only. Every ``OTEL_*`` variable the user sets still wins."""
 
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from opentelemetry.environment_variables import (
+    OTEL_LOGS_EXPORTER,
+    OTEL_METRICS_EXPORTER,
+    OTEL_TRACES_EXPORTER,
+)
+from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_PROMETHEUS_HOST,
+    OTEL_EXPORTER_PROMETHEUS_PORT,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_SERVICE_NAME,
+)
+
+# Not exported as constants by every SDK release we support.
+_OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED = (
+    "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
+)
+
+
+class TaskMasterDistro(BaseDistro):
+    """Defaults that make ``opentelemetry-instrument python serve.py`` light up the stack."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        os.environ.setdefault(OTEL_SERVICE_NAME, "taskmaster")
+        os.environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
+        # OTLP to the Collector plus a local pull endpoint, so the seed's PromQL works on a
+        # laptop with no Collector at all.
+        os.environ.setdefault(OTEL_METRICS_EXPORTER, "otlp,prometheus")
+        os.environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
+        # http/protobuf needs no grpcio in every instrumented process.
+        os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
+        # Localhost unless configured: the endpoint has no authentication.
+        os.environ.setdefault(OTEL_EXPORTER_PROMETHEUS_HOST, "localhost")
+        os.environ.setdefault(OTEL_EXPORTER_PROMETHEUS_PORT, "9464")
+        # The SDK default of 60 s leaves a fresh dashboard empty for a minute.
+        os.environ.setdefault(OTEL_METRIC_EXPORT_INTERVAL, "15000")
+        # Sends stdlib logging (our JSON request logs included) through OTel logs too.
+        os.environ.setdefault(_OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED, "true")

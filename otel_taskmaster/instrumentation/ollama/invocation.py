@@ -1,0 +1,402 @@
+"""One Ollama API call: its span, its measurements, and the single place it finishes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+import httpx
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from otel_taskmaster import semconv as sc
+from otel_taskmaster.config import Settings
+from otel_taskmaster.instrumentation.ollama.attributes import RequestInfo, parse_request
+from otel_taskmaster.instrumentation.ollama.instruments import Instruments
+from otel_taskmaster.instrumentation.ollama.labels import BoundedLabels
+from otel_taskmaster.instrumentation.ollama.response import ResponseSummary, TextSink, parse_body
+from otel_taskmaster.instrumentation.ollama.routes import BODY_EMBED, Route, RouteMatcher
+from otel_taskmaster.logs.request_log import log_request
+from otel_taskmaster.manual.scope import current_scope
+from otel_taskmaster.quality.features import ResponseFeatures
+
+_logger = logging.getLogger(__name__)
+
+# Attributes other GenAI instrumentations put on their spans; seeing one current means the
+# call already has a GenAI span, so we add to it instead of making a second one.
+_FOREIGN_GENAI_KEYS = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_SYSTEM, "llm.request.type")
+# Bytes of a streamed body kept for parsing; past this only the tail (the final chunk) is.
+KEEP_BYTES = 4 * 1024 * 1024
+_NS_PER_S = 1e9
+
+
+class CallTelemetry:
+    """What every call shares: tracer, instruments, settings. Built once per instrument()."""
+
+    def __init__(self, tracer: Tracer, instruments: Instruments, settings: Settings) -> None:
+        self.tracer = tracer
+        self.instruments = instruments
+        self.settings = settings
+        self.matcher = RouteMatcher(settings.ollama_endpoints)
+        self.models = BoundedLabels(settings.max_models)
+
+    def start(self, route: Route, request: httpx.Request) -> LLMCall:
+        return LLMCall(self, route, request)
+
+    def internal_error(self, where: str) -> None:
+        _logger.debug("otel-taskmaster instrumentation error in %s", where, exc_info=True)
+        with contextlib.suppress(Exception):  # the metrics SDK failing too
+            self.instruments.instrumentation_errors.add(1, {sc.LABEL_COMPONENT: where})
+
+
+class LLMCall:
+    """Span + measurements of one call. ``finish_*`` may be reached from many exit paths;
+    only the first one counts."""
+
+    __slots__ = (
+        "_owns_span",
+        "_scope",
+        "_start_ns",
+        "_start_wall",
+        "_status",
+        "context",
+        "finished",
+        "request",
+        "route",
+        "server_address",
+        "server_port",
+        "span",
+        "telemetry",
+    )
+
+    def __init__(self, telemetry: CallTelemetry, route: Route, request: httpx.Request) -> None:
+        self.telemetry = telemetry
+        self.route = route
+        self.finished = False
+        settings = telemetry.settings
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = b""
+        self.request: RequestInfo = parse_request(route, body, settings.capture_content)
+        url = request.url
+        self.server_address = url.host
+        self.server_port = url.port or (443 if url.scheme == "https" else 80)
+        self._scope = current_scope.get()
+        parent = trace.get_current_span()
+        parent_attributes = getattr(parent, "attributes", None)
+        if (
+            parent.is_recording()
+            and parent_attributes
+            and any(key in parent_attributes for key in _FOREIGN_GENAI_KEYS)
+        ):
+            self.span: Span = parent
+            self._owns_span = False
+        else:
+            model = self.request.model
+            name = f"{route.operation} {model}" if model else route.operation
+            self.span = telemetry.tracer.start_span(
+                name, kind=SpanKind.CLIENT, attributes=self._start_attributes()
+            )
+            self._owns_span = True
+        if not self._owns_span:
+            self.span.set_attributes(self._start_attributes())
+        self.context = trace.set_span_in_context(self.span)
+        self._status = 200
+        self._start_wall = time.time()
+        self._start_ns = time.perf_counter_ns()
+
+    def _start_attributes(self) -> dict[str, Any]:
+        info = self.request
+        attrs: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: self.route.operation,
+            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_OLLAMA,
+            sc.SERVER_ADDRESS: self.server_address,
+            sc.SERVER_PORT: self.server_port,
+            sc.OLLAMA_API_PATH: self.route.path,
+            sc.GEN_AI_REQUEST_STREAM: info.stream,
+        }
+        if info.model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = info.model
+        attrs.update(info.attributes)
+        if self.route.body != BODY_EMBED:
+            attrs[sc.FEATURE_PROMPT_CHARS] = info.prompt_chars
+        if info.input_messages is not None:
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = self._clip(orjson.dumps(info.input_messages).decode())
+        return attrs
+
+    def _clip(self, text: str) -> str:
+        limit = self.telemetry.settings.capture_content_max_length
+        return text if len(text) <= limit else text[:limit]
+
+    # --- exits -----------------------------------------------------------------------------
+
+    def on_response(self, response: httpx.Response, streamed: bool) -> None:
+        """Called when ``send`` returned: parse now, or watch the stream until it ends."""
+        if streamed:
+            from otel_taskmaster.instrumentation.ollama.stream import (
+                ObservedAsyncStream,
+                ObservedSyncStream,
+            )
+
+            inner = response.stream
+            if isinstance(inner, httpx.SyncByteStream):
+                response.stream = ObservedSyncStream(inner, self, KEEP_BYTES)
+                self._status = response.status_code
+                return
+            if isinstance(inner, httpx.AsyncByteStream):
+                response.stream = ObservedAsyncStream(inner, self, KEEP_BYTES)
+                self._status = response.status_code
+                return
+        self._status = response.status_code
+        self._finish_body(response.content, b"", 0, None, False)
+
+    def finish_stream(
+        self,
+        head: bytes,
+        tail: bytes,
+        first_chunk_ns: int,
+        *,
+        error: BaseException | None,
+        abandoned: bool,
+    ) -> None:
+        self._finish_body(head, tail, first_chunk_ns, error, abandoned and error is None)
+
+    def fail(self, exc: BaseException) -> None:
+        """``send`` itself raised: connection refused, timeout, cancellation..."""
+        if self.finished:
+            return
+        self._finish(None, type(exc).__qualname__, 0, False, None)
+
+    def _finish_body(
+        self,
+        head: bytes,
+        tail: bytes,
+        first_chunk_ns: int,
+        error: BaseException | None,
+        abandoned: bool,
+    ) -> None:
+        if self.finished:
+            return
+        try:
+            settings = self.telemetry.settings
+            features = (
+                ResponseFeatures(settings.feature_max_chars)
+                if self.route.body != BODY_EMBED
+                else None
+            )
+            sink: TextSink | None = features
+            if features is not None and settings.capture_content:
+                sink = _CapturedText(features)
+            summary = parse_body(self.route, head, sink)
+            if tail:
+                _merge_tail(summary, parse_body(self.route, tail.partition(b"\n")[2], None))
+        except Exception:
+            self.telemetry.internal_error("response")
+            summary, features = ResponseSummary(), None
+        status = self._status
+        if error is not None:
+            error_type: str | None = type(error).__qualname__
+        elif status >= 400:
+            error_type = str(status)
+        elif summary.error is not None:
+            error_type = "ollama_error"
+        elif not summary.done and not abandoned:
+            error_type = "incomplete_response"
+        else:
+            error_type = None
+        self._finish(summary, error_type, first_chunk_ns, abandoned, sink)
+
+    def _finish(
+        self,
+        summary: ResponseSummary | None,
+        error_type: str | None,
+        first_chunk_ns: int,
+        abandoned: bool,
+        features: TextSink | None,
+    ) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        span = self.span
+        try:
+            end_ns = time.perf_counter_ns()
+            duration = (end_ns - self._start_ns) / _NS_PER_S
+            ttft = (first_chunk_ns - self._start_ns) / _NS_PER_S if first_chunk_ns else None
+            self._record(summary, error_type, duration, ttft, abandoned, features)
+        except Exception:
+            self.telemetry.internal_error("finish")
+        finally:
+            if self._owns_span:
+                span.end()
+
+    def _record(
+        self,
+        summary: ResponseSummary | None,
+        error_type: str | None,
+        duration: float,
+        ttft: float | None,
+        abandoned: bool,
+        sink: TextSink | None,
+    ) -> None:
+        telemetry = self.telemetry
+        inst = telemetry.instruments
+        span = self.span
+        info = self.request
+        summary = summary or ResponseSummary()
+        response_model = summary.model or info.model
+        attrs: dict[str, Any] = {}
+        if response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        if summary.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = summary.response_id
+        if summary.done_reason:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (summary.done_reason,)
+        output_tokens = summary.output_tokens
+        if output_tokens is None and summary.chunks > 1 and self.route.body != BODY_EMBED:
+            # A stream that never reached its final chunk: one chunk carries about one token.
+            output_tokens = summary.chunks
+        if summary.input_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = summary.input_tokens
+        if output_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        for key, value in (
+            (sc.OLLAMA_TOTAL_DURATION, summary.total_duration),
+            (sc.OLLAMA_LOAD_DURATION, summary.load_duration),
+            (sc.OLLAMA_PROMPT_EVAL_DURATION, summary.prompt_eval_duration),
+            (sc.OLLAMA_EVAL_DURATION, summary.eval_duration),
+        ):
+            if value is not None:
+                attrs[key] = value
+        per_token = None
+        if summary.eval_duration and summary.output_tokens:
+            per_token = summary.eval_duration / summary.output_tokens
+            attrs[sc.OLLAMA_TIME_PER_OUTPUT_TOKEN] = per_token
+        if summary.tool_calls:
+            attrs[sc.OLLAMA_TOOL_CALL_COUNT] = summary.tool_calls
+        if summary.embedding_dimensions:
+            attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = summary.embedding_dimensions
+        if ttft is not None and info.stream:
+            attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+        if abandoned:
+            attrs[sc.TASKMASTER_STREAM_ABANDONED] = True
+        features = sink.features if isinstance(sink, _CapturedText) else sink
+        if isinstance(features, ResponseFeatures) and summary.chunks:
+            attrs.update(features.attributes(summary.done_reason))
+        if isinstance(sink, _CapturedText):
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = self._clip(
+                orjson.dumps([{"role": "assistant", "content": sink.text()}]).decode()
+            )
+        if error_type is not None:
+            attrs[sc.ERROR_TYPE] = error_type
+            description = summary.error or error_type
+            span.set_status(Status(StatusCode.ERROR, description))
+        span.set_attributes(attrs)
+
+        # Metrics: GenAI semconv and the seed's, from the same measurements.
+        model_label = telemetry.models.get(info.model or response_model or "")
+        metric_attrs: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: self.route.operation,
+            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_OLLAMA,
+            sc.GEN_AI_REQUEST_MODEL: model_label,
+            sc.SERVER_ADDRESS: self.server_address,
+            sc.SERVER_PORT: self.server_port,
+        }
+        if error_type is not None:
+            metric_attrs[sc.ERROR_TYPE] = error_type
+        inst.operation_duration.record(duration, metric_attrs)
+        if summary.input_tokens is not None:
+            inst.token_usage.record(
+                summary.input_tokens, {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "input"}
+            )
+            inst.tokens_input.add(summary.input_tokens)
+        if output_tokens is not None:
+            inst.token_usage.record(output_tokens, {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "output"})
+            inst.tokens_output.add(output_tokens)
+        if ttft is not None and info.stream:
+            inst.time_to_first_chunk.record(ttft, metric_attrs)
+            if summary.chunks > 1:
+                per_chunk = (duration - ttft) / (summary.chunks - 1)
+                inst.time_per_output_chunk.record(per_chunk, metric_attrs)
+        if summary.total_duration is not None:
+            inst.server_request_duration.record(summary.total_duration, metric_attrs)
+        if per_token is not None:
+            inst.server_time_per_output_token.record(per_token, metric_attrs)
+        if self.route.body != BODY_EMBED and error_type is None:
+            inst.response_length.record(summary.response_chars)
+
+        scope = self._scope
+        if scope is not None and scope.open:
+            # monitor_request counts and logs the request; we add what only we know.
+            scope.add_call(
+                summary.input_tokens or 0,
+                output_tokens or 0,
+                info.prompt_chars,
+                summary.response_chars,
+            )
+            return
+        endpoint = self.route.path
+        status = sc.STATUS_ERROR if error_type is not None else sc.STATUS_SUCCESS
+        inst.requests.add(1, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: status})
+        inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: endpoint})
+        if error_type is None:
+            inst.last_success.set(time.time())
+        token = otel_context.attach(self.context)
+        try:
+            log_request(
+                request_id=format(span.get_span_context().span_id, "016x"),
+                endpoint=endpoint,
+                model=response_model or "",
+                prompt_length=info.prompt_chars,
+                response_length=summary.response_chars,
+                latency_ms=duration * 1000.0,
+                tokens_in=summary.input_tokens or 0,
+                tokens_out=output_tokens or 0,
+                error_type=error_type,
+            )
+        finally:
+            otel_context.detach(token)
+
+
+class _CapturedText:
+    """With content capture on, keeps the answer text (up to the capture limit) as well."""
+
+    __slots__ = ("_kept", "_limit", "_parts", "features")
+
+    def __init__(self, features: ResponseFeatures, limit: int = 1 << 20) -> None:
+        self.features = features
+        self._parts: list[str] = []
+        self._kept = 0
+        self._limit = limit
+
+    def add(self, text: str) -> None:
+        self.features.add(text)
+        if self._kept < self._limit:
+            self._parts.append(text)
+            self._kept += len(text)
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def _merge_tail(summary: ResponseSummary, tail: ResponseSummary) -> None:
+    """Past the keep limit, the final chunk comes from the kept tail."""
+    if tail.done:
+        for name in (
+            "model",
+            "done",
+            "done_reason",
+            "input_tokens",
+            "output_tokens",
+            "total_duration",
+            "load_duration",
+            "prompt_eval_duration",
+            "eval_duration",
+        ):
+            setattr(summary, name, getattr(tail, name))
+    if tail.error:
+        summary.error = tail.error
