@@ -27,6 +27,8 @@ class Settings:
     )
     model: str = "llama3.2"
     suppress_http_spans: bool = False
+    # Entry points of instrumentors that would duplicate our GenAI spans (OpenLLMetry's).
+    skip_instrumentors: frozenset[str] = frozenset({"ollama"})
     capture_content: bool = False
     capture_content_max_length: int = 4096
     max_models: int = 20
@@ -48,6 +50,7 @@ class Settings:
             ollama_endpoints=_endpoints(base_url, environ.get(env.TASKMASTER_OLLAMA_HOSTS, "")),
             model=environ.get(env.TASKMASTER_MODEL, "").strip() or cls.model,
             suppress_http_spans=_bool(environ, env.TASKMASTER_SUPPRESS_HTTP_SPANS, False),
+            skip_instrumentors=_names(environ, env.TASKMASTER_SKIP_INSTRUMENTORS, "ollama"),
             capture_content=_bool(
                 environ, env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, False
             ),
@@ -102,6 +105,11 @@ def _endpoints(base_url: str, extra: str) -> frozenset[tuple[str, int]]:
         if url.hostname:
             found.add((url.hostname, item_port))
     return frozenset(found)
+
+
+def _names(environ: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    raw = environ.get(name, default)
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:

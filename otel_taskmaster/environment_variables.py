@@ -43,6 +43,14 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
 Default: ``false``
 """
 
+TASKMASTER_SKIP_INSTRUMENTORS: Final = "TASKMASTER_SKIP_INSTRUMENTORS"
+"""
+Instrumentor entry points (comma-separated) that ``opentelemetry-instrument`` does not load
+under this distro because they would make a second GenAI span for the same Ollama call
+(``ollama`` is OpenLLMetry's). Set it empty to load them anyway.
+Default: ``ollama``
+"""
+
 TASKMASTER_CAPTURE_CONTENT_MAX_LENGTH: Final = "TASKMASTER_CAPTURE_CONTENT_MAX_LENGTH"
 """
 With content capture on, the most characters of prompt or response text kept per span.

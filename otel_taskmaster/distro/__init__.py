@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from opentelemetry.environment_variables import (
@@ -19,14 +21,33 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_SERVICE_NAME,
 )
 
+from otel_taskmaster.config import Settings
+
 # Not exported as constants by every SDK release we support.
 _OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED = (
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
 )
 
 
+_logger = logging.getLogger(__name__)
+
+
 class TaskMasterDistro(BaseDistro):
     """Defaults that make ``opentelemetry-instrument python serve.py`` light up the stack."""
+
+    def load_instrumentor(self, entry_point: EntryPoint, **kwargs: Any) -> None:
+        # Our instrumentor already makes the GenAI span for every Ollama call; a second
+        # instrumentor of the same calls would double spans and token counts.
+        skipped = Settings.from_env().skip_instrumentors
+        if entry_point.name in skipped and not entry_point.value.startswith("otel_taskmaster"):
+            _logger.info(
+                "otel-taskmaster: not loading instrumentor %r (%s): Ollama calls are already "
+                "traced; set TASKMASTER_SKIP_INSTRUMENTORS= to load it",
+                entry_point.name,
+                entry_point.value,
+            )
+            return
+        super().load_instrumentor(entry_point, **kwargs)
 
     def _configure(self, **kwargs: Any) -> None:
         os.environ.setdefault(OTEL_SERVICE_NAME, "taskmaster")
