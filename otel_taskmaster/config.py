@@ -23,7 +23,7 @@ class Settings:
     ollama_base_url: str = DEFAULT_OLLAMA_HOST
     # (host, port) pairs whose Ollama API paths are instrumented; ("*", 0) matches any host.
     ollama_endpoints: frozenset[tuple[str, int]] = field(
-        default_factory=lambda: frozenset({("127.0.0.1", 11434), ("localhost", 11434)})
+        default_factory=lambda: _endpoints(DEFAULT_OLLAMA_HOST, "")
     )
     model: str = "llama3.2"
     suppress_http_spans: bool = False
