@@ -1,0 +1,260 @@
+"""A span processor that scores every LLM answer span the Ollama instrumentor ends.
+
+Scores travel as metrics, ``gen_ai.evaluation.result`` log events and an optional child
+span: the scored span has ended, so it cannot take new attributes or events (in this SDK
+``_on_ending`` runs after ``end_time`` is set, when the span already refuses both).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider, get_meter_provider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from otel_taskmaster import semconv
+from otel_taskmaster.quality.scorer import DIMENSIONS, OVERALL, QualityScorer, Scores
+from otel_taskmaster.version import __version__
+
+__all__ = ["DriftRecorder", "QualitySpanProcessor"]
+
+_logger = logging.getLogger(__name__)
+
+_SCOPE = "otel_taskmaster.quality"
+_SCORED_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
+OTHER_MODEL = "_other"
+UNKNOWN_MODEL = "unknown"
+LATENCY_METRIC = "latency_seconds"
+
+
+class DriftRecorder(Protocol):
+    """What the processor feeds: one observation per metric, model and answer."""
+
+    def observe(
+        self, metric: str, model: str, value: float, span_context: SpanContext | None
+    ) -> None: ...
+
+
+class QualitySpanProcessor(SpanProcessor):
+    """Scores chat / text-completion spans that carry ``FEATURE_*`` attributes.
+
+    For each scored span it records ``taskmaster_quality_score{dimension,model}`` (a gauge
+    holding an exponentially weighted moving average of recent scores, weight
+    ``config.ewma_alpha`` for the newest, so the seed's ``< 0.7 for 15m`` alert reads a
+    level, not one noisy answer), ``taskmaster_response_quality{dimension,model}`` (a
+    histogram of raw scores), one ``gen_ai.evaluation.result`` log event per score on the
+    scored span's context, optionally a child span ``evaluate {model}`` carrying the scores,
+    and feeds ``drift_monitor``. Spans with ERROR status and abandoned streams are skipped.
+    It never raises: errors are logged at debug level and counted in
+    ``taskmaster_instrumentation_errors{component="quality"}``.
+    """
+
+    def __init__(
+        self,
+        scorer: QualityScorer,
+        meter_provider: MeterProvider | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+        drift_monitor: DriftRecorder | None = None,
+        evaluation_span: bool = True,
+        max_models: int = 20,
+    ) -> None:
+        self._scorer = scorer
+        self._alpha = scorer.config.ewma_alpha
+        self._drift = drift_monitor
+        self._evaluation_span = evaluation_span
+        self._max_models = max_models
+        meter = (meter_provider or get_meter_provider()).get_meter(_SCOPE, __version__)
+        self._gauge = meter.create_gauge(
+            semconv.TASKMASTER_QUALITY_SCORE,
+            unit=semconv.UNIT_SCORE,
+            description="Moving average (EWMA) of recent response quality scores",
+        )
+        self._histogram = meter.create_histogram(
+            semconv.TASKMASTER_RESPONSE_QUALITY,
+            unit=semconv.UNIT_SCORE,
+            description="Response quality scores, one per answer and dimension",
+            explicit_bucket_boundaries_advisory=list(semconv.QUALITY_SCORE_BUCKETS),
+        )
+        self._errors = meter.create_counter(
+            semconv.TASKMASTER_INSTRUMENTATION_ERRORS,
+            unit=semconv.UNIT_ERROR,
+            description="Errors inside the distro's own code, caught and not raised",
+        )
+        self._error_attributes = {semconv.LABEL_COMPONENT: "quality"}
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
+            _SCOPE, __version__
+        )
+        self._event_logger = (logger_provider or get_logger_provider()).get_logger(
+            _SCOPE, __version__
+        )
+        self._lock = threading.Lock()
+        self._ewma: dict[tuple[str, str], float] = {}
+        self._models: dict[str, str] = {}  # model name -> label, at most max_models
+        # label -> dimension -> metric attributes; built once, reused for every answer.
+        self._label_sets: dict[str, dict[str, dict[str, str]]] = {}
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self._on_end(span)
+        except Exception:  # never into the app's thread
+            self._failed("scoring")
+
+    def shutdown(self) -> None:
+        """Nothing to flush: every record is handed on synchronously."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def _on_end(self, span: ReadableSpan) -> None:
+        attrs = span.attributes
+        if (
+            not attrs
+            or attrs.get(semconv.GEN_AI_OPERATION_NAME) not in _SCORED_OPERATIONS
+            or semconv.FEATURE_CHARS not in attrs
+            or span.status.status_code is StatusCode.ERROR
+            # The client stopped reading: the features describe a partial answer.
+            or attrs.get(semconv.TASKMASTER_STREAM_ABANDONED) is True
+        ):
+            return
+        model = attrs.get(semconv.GEN_AI_RESPONSE_MODEL) or attrs.get(semconv.GEN_AI_REQUEST_MODEL)
+        model = str(model) if model else UNKNOWN_MODEL
+        reasons = attrs.get(semconv.GEN_AI_RESPONSE_FINISH_REASONS)
+        done_reason = str(reasons[0]) if isinstance(reasons, tuple | list) and reasons else None
+        start, end = span.start_time, span.end_time
+        latency_s = (end - start) / 1e9 if start is not None and end is not None else 0.0
+        scores = self._scorer.score_features(attrs, latency_s, done_reason)
+        label = self._model_label(model)
+        context = span.context
+        parent = trace.set_span_in_context(NonRecordingSpan(context)) if context else None
+
+        try:
+            self._record_metrics(scores, label)
+        except Exception:
+            self._failed("metrics")
+        try:
+            self._emit_events(scores, attrs.get(semconv.GEN_AI_RESPONSE_ID), parent)
+        except Exception:
+            self._failed("evaluation events")
+        if self._evaluation_span and parent is not None:
+            try:
+                self._child_span(scores, model, parent, end)
+            except Exception:
+                self._failed("evaluation span")
+        if self._drift is not None:
+            try:
+                self._feed_drift(self._drift, scores, label, latency_s, context)
+            except Exception:
+                self._failed("drift monitor")
+
+    def _record_metrics(self, scores: Scores, label: str) -> None:
+        label_sets = self._label_sets[label]
+        alpha = self._alpha
+        for name, value in scores.dimensions.items():
+            key = (name, label)
+            with self._lock:
+                previous = self._ewma.get(key)
+                level = value if previous is None else previous + alpha * (value - previous)
+                self._ewma[key] = level
+            metric_attributes = label_sets[name]
+            self._histogram.record(value, metric_attributes)
+            self._gauge.set(level, metric_attributes)
+
+    def _emit_events(self, scores: Scores, response_id: object, parent: Context | None) -> None:
+        now = time.time_ns()
+        for attributes in self._evaluation_attributes(scores, response_id):
+            self._event_logger.emit(
+                timestamp=now,
+                context=parent,
+                severity_number=SeverityNumber.INFO,
+                attributes=attributes,
+                event_name=semconv.GEN_AI_EVALUATION_RESULT_EVENT,
+            )
+
+    def _child_span(self, scores: Scores, model: str, parent: Context, start: int | None) -> None:
+        attributes: dict[str, AttributeValue] = {
+            semconv.QUALITY_SCORE_PREFIX + name: value for name, value in scores.dimensions.items()
+        }
+        for name, found in scores.checks.items():
+            attributes[semconv.QUALITY_CHECK_PREFIX + name] = found
+        child = self._tracer.start_span(
+            f"evaluate {model}",
+            context=parent,
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            start_time=start,
+        )
+        for event in self._evaluation_attributes(scores, None):
+            child.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
+        child.end()
+
+    def _evaluation_attributes(
+        self, scores: Scores, response_id: object
+    ) -> list[dict[str, AttributeValue]]:
+        label = self._scorer.label
+        events: list[dict[str, AttributeValue]] = []
+        for name, value in scores.dimensions.items():
+            event: dict[str, AttributeValue] = {
+                semconv.GEN_AI_EVALUATION_NAME: name,
+                semconv.GEN_AI_EVALUATION_SCORE_VALUE: value,
+                semconv.GEN_AI_EVALUATION_SCORE_LABEL: label(value),
+            }
+            if name == OVERALL:
+                failed = [check for check, found in scores.checks.items() if found]
+                if failed:
+                    event[semconv.GEN_AI_EVALUATION_EXPLANATION] = "failed checks: " + ", ".join(
+                        failed
+                    )
+            if isinstance(response_id, str) and response_id:
+                event[semconv.GEN_AI_RESPONSE_ID] = response_id
+            events.append(event)
+        return events
+
+    @staticmethod
+    def _feed_drift(
+        drift: DriftRecorder,
+        scores: Scores,
+        label: str,
+        latency_s: float,
+        context: SpanContext | None,
+    ) -> None:
+        observe = drift.observe
+        for name, value in scores.dimensions.items():
+            observe(name, label, value, context)
+        observe(LATENCY_METRIC, label, latency_s, context)
+        for name, found in scores.checks.items():
+            observe(name, label, 1.0 if found else 0.0, context)
+
+    def _model_label(self, model: str) -> str:
+        # Bounded: the first max_models names keep their own label, later ones share one.
+        label = self._models.get(model)
+        if label is not None:
+            return label
+        with self._lock:
+            label = self._models.get(model)
+            if label is None:
+                if len(self._models) < self._max_models:
+                    label = self._models[model] = model
+                else:
+                    label = OTHER_MODEL
+            if label not in self._label_sets:
+                self._label_sets[label] = {
+                    name: {semconv.LABEL_DIMENSION: name, semconv.LABEL_MODEL: label}
+                    for name in (*DIMENSIONS, OVERALL)
+                }
+        return label
+
+    def _failed(self, stage: str) -> None:
+        _logger.debug("quality processor: %s failed", stage, exc_info=True)
+        try:
+            self._errors.add(1, self._error_attributes)
+        except Exception:
+            _logger.debug("quality processor: error counter failed", exc_info=True)
