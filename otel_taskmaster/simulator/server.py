@@ -61,6 +61,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "otel-taskmaster-simulator"
     sys_version = ""
     server: SimulatorServer
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, not in the type stubs
+
+    def setup(self) -> None:
+        super().setup()
+        # Like Go's net/http (Ollama): no Nagle delay on small writes such as stream chunks.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -148,14 +154,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
         if head_only:
+            self.end_headers()
             return
         if response.cut_after is not None:
+            self.end_headers()
             self.wfile.write(response.body[: response.cut_after])
             self._drop()
             return
-        self.wfile.write(response.body)
+        self._end_headers_with(response.body)
+
+    def _end_headers_with(self, data: bytes) -> None:
+        """Ends the headers and sends ``data`` in the same write (one syscall, one packet)."""
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(data)
+        self.flush_headers()
 
     def _write_stream(self, response: Response, head_only: bool) -> None:
         assert response.chunks is not None
@@ -170,13 +183,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
         if head_only:
+            self.end_headers()
             return
+        self._end_headers_with(b"%X\r\n%s\r\n" % (len(first), first) if first else b"")
         write = self.wfile.write
         try:
-            if first:
-                write(b"%X\r\n%s\r\n" % (len(first), first))
             for chunk in chunks:
                 if chunk:
                     write(b"%X\r\n%s\r\n" % (len(chunk), chunk))

@@ -632,7 +632,10 @@ def _tool_calls(tools: Any, prompt: str, openai: bool) -> list[dict[str, Any]] |
     if not name:
         return None
     params = (function.get("parameters") or {}).get("properties") or {}
-    words = [w for w in prompt.replace("?", " ").split() if w[:1].isupper()] or ["value"]
+    # Proper nouns make plausible arguments ("weather in Paris" -> "Paris").
+    words = [
+        w.strip(".,!?;:'\"") for i, w in enumerate(prompt.split()) if i > 0 and w[:1].isupper()
+    ] or ["value"]
     arguments: dict[str, Any] = {}
     for key, spec in params.items():
         kind = (spec or {}).get("type") if isinstance(spec, dict) else None

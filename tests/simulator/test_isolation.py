@@ -1,0 +1,39 @@
+"""The simulator never imports OpenTelemetry (so it cannot instrument itself)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import otel_taskmaster.simulator
+
+SIMULATOR_DIR = Path(otel_taskmaster.simulator.__file__).parent
+CLI_MODULE = SIMULATOR_DIR.parent / "cli" / "simulate.py"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_simulator_modules_import_only_stdlib_orjson_yaml_and_themselves() -> None:
+    files = [*SIMULATOR_DIR.glob("*.py"), CLI_MODULE]
+    imported = set().union(*(_imports(f) for f in files))
+
+    outside = {
+        name
+        for name in imported
+        if name.split(".")[0] not in ("otel_taskmaster", "orjson", "yaml", "__future__")
+        and name.split(".")[0] not in sys.stdlib_module_names
+    }
+    ours = {n for n in imported if n.startswith("otel_taskmaster")}
+
+    assert len(files) >= 8
+    assert outside == set()
+    assert all(n.startswith("otel_taskmaster.simulator") for n in ours)
