@@ -36,7 +36,7 @@ SCOPE_NAME = "otel_taskmaster.instrumentation.ollama"
 __all__ = ["OllamaInstrumentor"]
 
 
-class OllamaInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OllamaInstrumentor(BaseInstrumentor):
     """One GenAI CLIENT span (plus metrics and a request log) per Ollama API call.
 
     Keyword arguments to ``instrument()``: ``tracer_provider``, ``meter_provider``, and

@@ -172,6 +172,12 @@ class LLMCall:
             return
         self._finish(None, type(exc).__qualname__, 0, False, None)
 
+    def give_up(self) -> None:
+        """Our own code failed on the response: end the span without blaming the call."""
+        if self.finished:
+            return
+        self._finish(None, None, 0, False, None)
+
     def _finish_body(
         self,
         head: bytes,
@@ -194,15 +200,21 @@ class LLMCall:
                 sink = _CapturedText(features)
             summary = parse_body(self.route, head, sink)
             if tail:
-                _merge_tail(summary, parse_body(self.route, tail.partition(b"\n")[2], None))
+                # The tail's first line may be cut; it parses as malformed and is ignored.
+                _merge_tail(summary, parse_body(self.route, tail, None))
+            parsed = True
         except Exception:
             self.telemetry.internal_error("response")
-            summary, features = ResponseSummary(), None
+            summary, sink, parsed = ResponseSummary(), None, False
+        # A stream read to its final chunk and then closed is complete, not abandoned.
+        abandoned = abandoned and not summary.done
         status = self._status
         if error is not None:
             error_type: str | None = type(error).__qualname__
         elif status >= 400:
             error_type = str(status)
+        elif not parsed:
+            error_type = None  # our parser failed: we cannot tell, so we do not blame the call
         elif summary.error is not None:
             error_type = "ollama_error"
         elif not summary.done and not abandoned:

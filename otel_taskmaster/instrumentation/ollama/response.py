@@ -198,7 +198,10 @@ def _parse_embed(data: bytes, summary: ResponseSummary) -> None:
         end = data.find(b"]", start)
         if end > start + 1:
             summary.embedding_dimensions = data.count(b",", start, end) + 1
-    summary.done = summary.error is None and summary.model is not None
+    # /api/embeddings answers with the vector alone, no model name.
+    summary.done = summary.error is None and (
+        summary.model is not None or summary.embedding_dimensions is not None
+    )
     summary.chunks = 1 if data.strip() else 0
 
 

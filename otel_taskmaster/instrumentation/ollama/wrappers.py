@@ -41,7 +41,7 @@ def _after(telemetry: CallTelemetry, call: LLMCall, response: Any, streamed: boo
         call.on_response(response, streamed)
     except Exception:
         telemetry.internal_error("response")
-        call.fail(RuntimeError("instrumentation"))
+        call.give_up()
 
 
 def make_send_wrapper(telemetry: CallTelemetry) -> Wrapper:
