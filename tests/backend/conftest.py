@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.support.prometheus import Prometheus, running_prometheus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# `.venv/bin/pytest` does not put the repo root on sys.path (rootdir-less prepend import
-# mode), and the shared helpers are imported as `tests.support.*`.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def empty_prometheus() -> Iterator[Prometheus]:
+    """A real Prometheus with no targets: its query API is the PromQL parser of record."""
+    with running_prometheus() as prom:
+        yield prom
