@@ -96,3 +96,15 @@ def rule_expressions() -> list[Expression]:
                 name = rule.get("alert") or rule.get("record")
                 found.append(Expression(f"{path.name}: {name}", rule["expr"]))
     return found
+
+
+def volume_mounts(service: dict) -> list[tuple[str, str]]:
+    """(source, container path) of each short-syntax volume entry, mode dropped."""
+    mounts = []
+    for entry in service.get("volumes", []):
+        parts = entry.split(":")
+        if len(parts) == 3:
+            parts = parts[:2]
+        source, target = parts
+        mounts.append((source, target))
+    return mounts
