@@ -19,6 +19,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,9 @@ from otel_taskmaster.simulator.simulated import Simulator
 
 _logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024 * 1024
+_MAX_HEADERS = 100
+_MAX_HEADER_LINE = 65536
+_DATE_CACHE: list[Any] = [0, ""]
 CONTROL_PREFIX = "/_simulator/"
 
 
@@ -56,12 +60,73 @@ class _BodyError(Exception):
         self.status = status
 
 
+class _Headers(dict[str, str]):
+    """Request headers keyed by lower-case name (a cheap stand-in for ``email.message``)."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and chunked streams as Ollama sends them
     server_version = "otel-taskmaster-simulator"
     sys_version = ""
+    # Protocol-level errors in plain text, as Go's net/http writes them.
+    error_message_format = "%(code)d %(message)s"
+    error_content_type = "text/plain; charset=utf-8"
     server: SimulatorServer
-    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, not in the type stubs
+    # BaseHTTPRequestHandler attributes the type stubs leave out or type as email messages.
+    _headers_buffer: list[bytes]
+    raw_requestline: bytes
+    headers: _Headers  # type: ignore[assignment]
+
+    def parse_request(self) -> bool:
+        """HTTP/1.x request line and headers, without the ``email`` parser's per-request cost."""
+        self.command = ""  # until the request line is known, as the base class does
+        self.request_version = "HTTP/1.0"  # so even a garbled request gets a status line
+        self.close_connection = True
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line
+        words = line.split()
+        if not words:
+            return False
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            self.send_error(400, f"Bad request syntax ({line!r})")
+            return False
+        self.command, self.path, self.request_version = words
+        headers = _Headers()
+        for _ in range(_MAX_HEADERS):
+            raw = self.rfile.readline(_MAX_HEADER_LINE + 1)
+            if len(raw) > _MAX_HEADER_LINE:
+                self.send_error(431, "Line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = str(raw, "iso-8859-1").partition(":")
+            if not sep:
+                self.send_error(400, "Malformed header line")
+                return False
+            headers[name.strip().lower()] = value.strip()
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers
+        connection = headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if headers.get("expect", "").lower() == "100-continue":
+            self.send_response_only(100)
+            self.end_headers()
+        return True
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # Formatting the Date header costs more than the rest of a response; once a second.
+        now = int(time.time() if timestamp is None else timestamp)
+        cached = _DATE_CACHE
+        if cached[0] != now:
+            cached[:] = [now, super().date_time_string(now)]
+        return str(cached[1])
 
     def setup(self) -> None:
         super().setup()
@@ -101,8 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith(CONTROL_PREFIX):
                 response = self.server.control(route_method, path, body)
             else:
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                response = self.server.app.handle(route_method, path, body, headers)
+                response = self.server.app.handle(route_method, path, body, self.headers)
         except Exception as exc:  # a simulator bug must not take the server down
             _logger.exception("simulator failed on %s %s", method, path)
             response = ollama_error(500, f"simulator internal error: {exc}")

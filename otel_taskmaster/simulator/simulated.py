@@ -45,8 +45,17 @@ class BadRequest(Exception):
         self.message = message
 
 
+_SECOND: list[Any] = [-1, ""]
+
+
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 UTC with microseconds, like Ollama's ``created_at``; cheap per chunk."""
+    now = time.time()
+    second = int(now)
+    cached = _SECOND
+    if cached[0] != second:
+        cached[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{cached[1]}.{int((now - second) * 1e6):06d}Z"
 
 
 def _parse_json(body: bytes) -> dict[str, Any]:

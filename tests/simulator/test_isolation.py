@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,3 +38,37 @@ def test_simulator_modules_import_only_stdlib_orjson_yaml_and_themselves() -> No
     assert len(files) >= 8
     assert outside == set()
     assert all(n.startswith("otel_taskmaster.simulator") for n in ours)
+
+
+_WITHOUT_EXTRAS = r"""
+import importlib.abc, json, sys, urllib.request
+
+BLOCKED = ("ollama", "httpx", "starlette", "uvicorn", "litellm", "opentelemetry.sdk", "yaml")
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith(BLOCKED):
+            raise ImportError(f"blocked: {name}")
+        return None
+
+sys.meta_path.insert(0, Block())
+from otel_taskmaster.simulator import make_server
+
+server = make_server("127.0.0.1", 0, time_scale=0).start()
+request = urllib.request.Request(
+    server.url + "/api/chat",
+    data=json.dumps({"model": "llama3.2", "stream": False,
+                     "messages": [{"role": "user", "content": "hi"}]}).encode(),
+)
+print(json.loads(urllib.request.urlopen(request).read())["done_reason"])
+server.stop()
+"""
+
+
+def test_simulator_serves_without_app_extras_or_the_otel_sdk() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stop"
