@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -104,3 +107,53 @@ def replay() -> Iterator[str]:
     """A replay server for every shared recording."""
     with running_replay() as url:
         yield url
+
+
+class _BytesHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _BytesServer
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        plan = self.server.plan
+        self.send_response(plan.status)
+        self.send_header("Content-Type", plan.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in plan.chunks:
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class BytesPlan:
+    """What the bytes server answers to every POST: status, content type, chunks as given."""
+
+    chunks: list[bytes]
+    status: int = 200
+    content_type: str = "application/x-ndjson"
+
+
+class _BytesServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, plan: BytesPlan) -> None:
+        super().__init__(("127.0.0.1", 0), _BytesHandler)
+        self.plan = plan
+
+
+@contextmanager
+def serving_bytes(plan: BytesPlan) -> Iterator[str]:
+    """A loopback server that answers any POST with exactly ``plan``'s bytes (chunked)."""
+    server = _BytesServer(plan)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

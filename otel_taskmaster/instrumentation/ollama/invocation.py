@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -49,6 +50,9 @@ class CallTelemetry:
 
     def internal_error(self, where: str) -> None:
         _logger.debug("otel-taskmaster instrumentation error in %s", where, exc_info=True)
+        self.count_error(where)
+
+    def count_error(self, where: str) -> None:
         with contextlib.suppress(Exception):  # the metrics SDK failing too
             self.instruments.instrumentation_errors.add(1, {sc.LABEL_COMPONENT: where})
 
@@ -203,11 +207,17 @@ class LLMCall:
                 # The tail's first line may be cut; it parses as malformed and is ignored.
                 _merge_tail(summary, parse_body(self.route, tail, None))
             parsed = True
+            if summary.malformed:
+                # Not JSON where JSON was due: nothing raised, but worth a count.
+                self.telemetry.count_error("malformed_body")
         except Exception:
             self.telemetry.internal_error("response")
             summary, sink, parsed = ResponseSummary(), None, False
-        # A stream read to its final chunk and then closed is complete, not abandoned.
-        abandoned = abandoned and not summary.done
+        # A stream read to its final chunk (or to an error object) and then closed is
+        # complete, not abandoned. Cancelling the task mid-read is the app leaving early too.
+        if isinstance(error, asyncio.CancelledError):
+            error, abandoned = None, True
+        abandoned = abandoned and not summary.done and summary.error is None
         status = self._status
         if error is not None:
             error_type: str | None = type(error).__qualname__
@@ -260,7 +270,9 @@ class LLMCall:
         span = self.span
         info = self.request
         summary = summary or ResponseSummary()
-        response_model = summary.model or info.model
+        # The request's model stands in only when a successful body does not name one
+        # (/api/embeddings); a failed call has no response model.
+        response_model = summary.model or (info.model if error_type is None else None)
         attrs: dict[str, Any] = {}
         if response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
@@ -269,9 +281,9 @@ class LLMCall:
         if summary.done_reason:
             attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (summary.done_reason,)
         output_tokens = summary.output_tokens
-        if output_tokens is None and summary.chunks > 1 and self.route.body != BODY_EMBED:
+        if output_tokens is None and summary.output_chunks and self.route.body != BODY_EMBED:
             # A stream that never reached its final chunk: one chunk carries about one token.
-            output_tokens = summary.chunks
+            output_tokens = summary.output_chunks
         if summary.input_tokens is not None:
             attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = summary.input_tokens
         if output_tokens is not None:
@@ -362,7 +374,7 @@ class LLMCall:
             log_request(
                 request_id=format(span.get_span_context().span_id, "016x"),
                 endpoint=endpoint,
-                model=response_model or "",
+                model=response_model or info.model,
                 prompt_length=info.prompt_chars,
                 response_length=summary.response_chars,
                 latency_ms=duration * 1000.0,

@@ -38,6 +38,7 @@ class ResponseSummary:
     eval_duration: float | None = None
     tool_calls: int = 0
     chunks: int = 0  # JSON objects in the body
+    output_chunks: int = 0  # objects that carried part of the answer (not final, not error)
     malformed: int = 0  # lines that were not JSON
     error: str | None = None  # an {"error": ...} object in the body
     embedding_dimensions: int | None = None
@@ -98,7 +99,9 @@ def _read_ollama(
     if obj.get("done") is True:
         summary.done = True
         _read_final(obj, summary)
-    elif summary.model is None and isinstance(obj.get("model"), str):
+        return
+    summary.output_chunks += 1
+    if summary.model is None and isinstance(obj.get("model"), str):
         summary.model = obj["model"]
 
 
@@ -145,6 +148,8 @@ def _read_openai(obj: dict[str, Any], summary: ResponseSummary, text: TextSink |
         part = choice.get("delta") or choice.get("message") or {}
         if isinstance(part, dict):
             content = part.get("content")
+            if choice.get("finish_reason") is None:
+                summary.output_chunks += 1
             if isinstance(content, str) and content:
                 summary.response_chars += len(content)
                 if text is not None:
