@@ -21,9 +21,10 @@ and ``words``, which count the whole answer):
     Raw-deflate size (zlib, level 1) / UTF-8 size, capped at 1.0 (1.0 for an empty answer).
     Low values mean the text repeats itself, also in scripts without spaces.
 ``structure_markers``
-    Line breaks + colons + ``**`` (bold, each half) + code fences + lines that start with a
-    bullet (``-``, ``*`` or ``+`` then a space) or a ``#`` heading. Numbered items count
-    through their line breaks. Unlike the seed, a hyphen inside a word is not structure.
+    Count of the characters markdown structure is made of: line breaks (lists, paragraphs),
+    colons, ``*`` (bold, italics, bullets), ``#`` (headings), backticks (code) and ``|``
+    (tables). Unlike the seed, a hyphen is not structure (it mostly joins words); a ``-``
+    bullet list counts through its line breaks.
 ``refusal``
     A curated refusal phrase occurs in the first :data:`REFUSAL_WINDOW` characters
     (case-insensitive, typographic apostrophes folded).
@@ -105,7 +106,7 @@ class ResponseFeatures:
     ...     features.add(piece)
     >>> attrs = features.attributes("stop")
     >>> attrs["taskmaster.response.words"], attrs["taskmaster.response.structure_markers"]
-    (7, 5)
+    (7, 3)
     """
 
     __slots__ = ("_chars", "_kept", "_max_chars", "_overflow_words", "_parts", "_tail_in_word")
@@ -183,16 +184,15 @@ def text_features(text: str) -> dict[str, int | float | bool]:
 
 def structure_markers(text: str) -> int:
     """Counts markdown/list/heading/colon/newline markers (see the module docstring)."""
-    lines = "\n" + text  # so the first line's marker counts too
+    # Single-character counts only: each is one fast scan, where a multi-character pattern
+    # ("**", "\n- ") costs two to three times as much.
     return (
         text.count("\n")
         + text.count(":")
-        + text.count("**")
-        + text.count("```")
-        + lines.count("\n- ")
-        + lines.count("\n* ")
-        + lines.count("\n+ ")
-        + lines.count("\n#")
+        + text.count("*")
+        + text.count("#")
+        + text.count("`")
+        + text.count("|")
     )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
 from opentelemetry.context import Context
-from opentelemetry.metrics import MeterProvider, get_meter_provider
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -73,8 +74,11 @@ class QualitySpanProcessor(SpanProcessor):
         self._evaluation_span = evaluation_span
         self._max_models = max_models
         meter = (meter_provider or get_meter_provider()).get_meter(_SCOPE, __version__)
-        self._gauge = meter.create_gauge(
+        # Observable: each answer only updates a float; the SDK reads the levels once per
+        # collection instead of taking five gauge measurements per answer.
+        meter.create_observable_gauge(
             semconv.TASKMASTER_QUALITY_SCORE,
+            callbacks=[self._observe_levels],
             unit=semconv.UNIT_SCORE,
             description="Moving average (EWMA) of recent response quality scores",
         )
@@ -140,13 +144,14 @@ class QualitySpanProcessor(SpanProcessor):
             self._record_metrics(scores, label)
         except Exception:
             self._failed("metrics")
+        events = self._evaluation_attributes(scores, attrs.get(semconv.GEN_AI_RESPONSE_ID))
         try:
-            self._emit_events(scores, attrs.get(semconv.GEN_AI_RESPONSE_ID), parent)
+            self._emit_events(events, parent)
         except Exception:
             self._failed("evaluation events")
         if self._evaluation_span and parent is not None:
             try:
-                self._child_span(scores, model, parent, end)
+                self._child_span(scores, events, model, parent, end)
             except Exception:
                 self._failed("evaluation span")
         if self._drift is not None:
@@ -158,19 +163,26 @@ class QualitySpanProcessor(SpanProcessor):
     def _record_metrics(self, scores: Scores, label: str) -> None:
         label_sets = self._label_sets[label]
         alpha = self._alpha
-        for name, value in scores.dimensions.items():
-            key = (name, label)
-            with self._lock:
+        with self._lock:
+            for name, value in scores.dimensions.items():
+                key = (name, label)
                 previous = self._ewma.get(key)
-                level = value if previous is None else previous + alpha * (value - previous)
-                self._ewma[key] = level
-            metric_attributes = label_sets[name]
-            self._histogram.record(value, metric_attributes)
-            self._gauge.set(level, metric_attributes)
+                self._ewma[key] = (
+                    value if previous is None else previous + alpha * (value - previous)
+                )
+        for name, value in scores.dimensions.items():
+            self._histogram.record(value, label_sets[name])
 
-    def _emit_events(self, scores: Scores, response_id: object, parent: Context | None) -> None:
+    def _observe_levels(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            levels = list(self._ewma.items())
+        return [
+            Observation(level, self._label_sets[label][name]) for (name, label), level in levels
+        ]
+
+    def _emit_events(self, events: list[dict[str, AttributeValue]], parent: Context | None) -> None:
         now = time.time_ns()
-        for attributes in self._evaluation_attributes(scores, response_id):
+        for attributes in events:
             self._event_logger.emit(
                 timestamp=now,
                 context=parent,
@@ -179,7 +191,14 @@ class QualitySpanProcessor(SpanProcessor):
                 event_name=semconv.GEN_AI_EVALUATION_RESULT_EVENT,
             )
 
-    def _child_span(self, scores: Scores, model: str, parent: Context, start: int | None) -> None:
+    def _child_span(
+        self,
+        scores: Scores,
+        events: list[dict[str, AttributeValue]],
+        model: str,
+        parent: Context,
+        start: int | None,
+    ) -> None:
         attributes: dict[str, AttributeValue] = {
             semconv.QUALITY_SCORE_PREFIX + name: value for name, value in scores.dimensions.items()
         }
@@ -192,7 +211,7 @@ class QualitySpanProcessor(SpanProcessor):
             attributes=attributes,
             start_time=start,
         )
-        for event in self._evaluation_attributes(scores, None):
+        for event in events:
             child.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
         child.end()
 

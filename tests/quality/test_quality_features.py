@@ -54,9 +54,9 @@ def test_known_repetitive_sentence_has_exact_features() -> None:
 
 
 def test_markdown_answer_counts_each_structure_marker() -> None:
-    text = "# Tea\nSteps:\n- boil **hot** water\n* steep\n+ pour\n```\ncode\n```"
-    # 7 newlines, 1 colon, 2 "**", 2 fences, bullets -, *, + and one heading
-    assert features_of(text)[sc.FEATURE_STRUCTURE_MARKERS] == 7 + 1 + 2 + 2 + 3 + 1
+    text = "# Tea\nSteps:\n- boil **hot** water\n* steep\n| a | b |\n```\ncode\n```"
+    # 7 newlines, 1 colon, 4 + 1 "*", 1 "#", 6 backticks, 3 pipes
+    assert features_of(text)[sc.FEATURE_STRUCTURE_MARKERS] == 7 + 1 + 5 + 1 + 6 + 3
 
 
 def test_hyphen_inside_words_is_not_structure() -> None:
