@@ -1,0 +1,596 @@
+"""What the Ollama instrumentation adds to each call: CPU and wall time, and memory over a long run.
+
+    .venv/bin/python benchmarks/overhead.py                 # 5 repeats, the Markdown table
+    .venv/bin/python benchmarks/overhead.py --quick         # a short run to try it out
+    .venv/bin/python benchmarks/overhead.py --json          # machine-readable
+    .venv/bin/python benchmarks/overhead.py --memory        # 100,000 instrumented calls, RSS
+
+Scenarios, all with the real ``ollama`` client against the simulator in zero-delay mode
+(``--fast``), run in its own process so its CPU is not counted as the client's:
+
+- ``chat``:      a non-streaming chat (64-token answer), ``ollama.Client``
+- ``stream64``:  a streaming chat, 64 token chunks (+ the final ``done`` line)
+- ``stream16``:  the same with 16 token chunks: the 16- vs 64-chunk slope is the cost per chunk
+- ``async8``:    8 concurrent chats, ``ollama.AsyncClient`` + ``asyncio.gather`` (per call)
+
+Variants, each in a fresh subprocess (global providers cannot be reset in-process), with the
+same warm-up, their order rotated from one repeat to the next:
+
+- ``none``:         uninstrumented
+- ``ours``:         the production setup: ``TaskMasterDistro`` defaults, ``TaskMasterConfigurator``
+                    (SDK: BatchSpanProcessor + OTLP/HTTP traces, periodic OTLP + Prometheus
+                    metric readers, OTLP logs with the logging handler; then the JSON request
+                    logs, model probe, export-error filter and the quality processor with
+                    drift) and ``OllamaInstrumentor``
+- ``ours-lean``:    ours with traces and metrics only (no logs, quality, drift or probe);
+                    not run by default, for telling where the time goes
+- ``openllmetry``:  ``opentelemetry-instrumentation-ollama`` on the same SDK traces + metrics
+                    setup (OTLP/HTTP traces, OTLP + Prometheus metrics), content capture off
+                    (``TRACELOOP_TRACE_CONTENT=false``) as ours is by default
+
+Telemetry goes to a stdlib OTLP/HTTP sink (another process) that answers 200. A block of calls
+is timed with ``time.perf_counter`` and ``time.process_time`` (every thread of the client
+process, so the batch exporter's work counts) and includes a ``force_flush`` of spans and logs
+at its end, so export is paid for by the calls that caused it. Each worker runs its blocks
+``--rounds`` times and keeps the median; the table shows medians over ``--repeats`` workers,
+and the added time is the median of the per-repeat differences to ``none``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+MODEL = "llama3.2"
+MESSAGES = [{"role": "user", "content": "Plan my week: three tasks, one line each."}]
+CHUNKS_HEADER = "x-simulator-chunks"  # otel_taskmaster.simulator.simulated.CHUNKS_HEADER
+SCENARIOS = ("chat", "stream64", "stream16", "async8")
+CONCURRENCY = 8
+VARIANTS = ("none", "ours", "ours-lean", "openllmetry")
+DEFAULT_VARIANTS = ("none", "ours", "openllmetry")
+# Env common to every worker; the variant adds its own (see _variant_env).
+_BASE_ENV = {
+    "OTEL_SERVICE_NAME": "overhead-benchmark",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_METRIC_EXPORT_INTERVAL": "15000",
+    "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+}
+
+
+# --- the servers (separate processes) -------------------------------------------------------
+
+
+def _serve_simulator(conn: Connection) -> None:
+    from otel_taskmaster.simulator.server import make_server
+
+    server = make_server("127.0.0.1", 0, time_scale=0.0)
+    # Without TCP_NODELAY, delayed ACKs add ~40 ms to every loopback call and the wall time
+    # would measure the kernel, not the client.
+    handler: Any = server.RequestHandlerClass
+    server.RequestHandlerClass = type("_NoDelay", (handler,), {"disable_nagle_algorithm": True})
+    conn.send(server.url)
+    server.serve_forever(poll_interval=0.2)
+
+
+class _SinkHandler(BaseHTTPRequestHandler):
+    """Takes any OTLP/HTTP export and answers 200 with an empty (valid) protobuf response."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    counts: dict[str, int] = {}
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.counts[self.path] = self.counts.get(self.path, 0) + 1
+        self._reply(200, b"", "application/x-protobuf")
+
+    def do_GET(self) -> None:
+        self._reply(200, json.dumps(self.counts).encode(), "application/json")
+
+    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _serve_sink(conn: Connection) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SinkHandler)
+    server.daemon_threads = True
+    conn.send(f"http://127.0.0.1:{server.server_address[1]}")
+    server.serve_forever(poll_interval=0.2)
+
+
+@contextmanager
+def _servers() -> Iterator[tuple[str, str]]:
+    """(simulator URL, OTLP sink URL), each served by its own process until the block ends."""
+    context = multiprocessing.get_context("fork")
+    processes = []
+    urls = []
+    try:
+        for target in (_serve_simulator, _serve_sink):
+            parent, child = context.Pipe()
+            process = context.Process(target=target, args=(child,), daemon=True)
+            process.start()
+            processes.append(process)
+            if not parent.poll(30):
+                raise RuntimeError(f"{target.__name__} did not start")
+            urls.append(parent.recv())
+        yield urls[0], urls[1]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.join(5)
+
+
+def _sink_counts(sink_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(sink_url + "/stats", timeout=10) as response:
+        counts: dict[str, int] = json.load(response)
+    return counts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the worker (one variant, one fresh process) --------------------------------------------
+
+
+def _span_counter() -> Any:
+    """A span processor counting ended chat spans: proof that a variant traced each call."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class SpanCounter(SpanProcessor):
+        count = 0
+
+        def on_end(self, span: Any) -> None:
+            if "chat" in span.name:
+                self.count += 1
+
+    return SpanCounter()
+
+
+def _setup(variant: str) -> tuple[Callable[[], None], Any]:
+    """Installs the variant's telemetry; returns (flush spans + logs, span counter)."""
+    counter = _span_counter()
+    if variant == "none":
+        return (lambda: None), counter
+    if variant in ("ours", "ours-lean"):
+        from otel_taskmaster.distro import TaskMasterDistro
+        from otel_taskmaster.distro.configurator import TaskMasterConfigurator
+        from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
+
+        # What `opentelemetry-instrument` does: distro defaults, configurator, instrumentor.
+        TaskMasterDistro().configure()
+        TaskMasterConfigurator().configure()
+        OllamaInstrumentor().instrument()
+    elif variant == "openllmetry":
+        from opentelemetry.instrumentation.ollama import OllamaInstrumentor as OpenLLMetry
+        from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+        _OTelSDKConfigurator().configure()
+        OpenLLMetry().instrument()
+    else:
+        raise ValueError(f"unknown variant {variant!r}")
+
+    from opentelemetry import trace
+    from opentelemetry._logs import get_logger_provider
+
+    tracer_provider: Any = trace.get_tracer_provider()
+    tracer_provider.add_span_processor(counter)
+    logger_provider: Any = get_logger_provider()
+
+    def flush() -> None:
+        tracer_provider.force_flush()
+        if hasattr(logger_provider, "force_flush"):
+            logger_provider.force_flush()
+
+    return flush, counter
+
+
+class _Calls:
+    """The scenarios as callables on the real clients."""
+
+    def __init__(self, url: str) -> None:
+        import ollama
+
+        self.chat64 = ollama.Client(host=url, headers={CHUNKS_HEADER: "64"})
+        self.chat16 = ollama.Client(host=url, headers={CHUNKS_HEADER: "16"})
+        self.async64 = ollama.AsyncClient(host=url, headers={CHUNKS_HEADER: "64"})
+        self.loop = asyncio.new_event_loop()
+
+    def chat(self) -> None:
+        self.chat64.chat(model=MODEL, messages=MESSAGES)
+
+    def stream64(self) -> None:
+        for _ in self.chat64.chat(model=MODEL, messages=MESSAGES, stream=True):
+            pass
+
+    def stream16(self) -> None:
+        for _ in self.chat16.chat(model=MODEL, messages=MESSAGES, stream=True):
+            pass
+
+    async def _gather(self, batches: int) -> None:
+        for _ in range(batches):
+            await asyncio.gather(
+                *(self.async64.chat(model=MODEL, messages=MESSAGES) for _ in range(CONCURRENCY))
+            )
+
+    def async8(self, batches: int) -> None:
+        self.loop.run_until_complete(self._gather(batches))
+
+
+def _block(
+    calls: _Calls, scenario: str, n: int, flush: Callable[[], None], counter: Any
+) -> dict[str, float]:
+    """Times n calls of one scenario (flush included); per-call wall and CPU in µs."""
+    before = counter.count
+    wall, cpu = time.perf_counter(), time.process_time()
+    if scenario == "async8":
+        batches = max(1, n // CONCURRENCY)
+        calls.async8(batches)
+        n = batches * CONCURRENCY
+    else:
+        call = getattr(calls, scenario)
+        for _ in range(n):
+            call()
+    flush()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "wall_us": wall / n * 1e6,
+        "cpu_us": cpu / n * 1e6,
+        "spans_per_call": (counter.count - before) / n,
+    }
+
+
+def _worker(args: argparse.Namespace) -> int:
+    flush, counter = _setup(args.worker)
+    calls = _Calls(args.url)
+    for scenario in SCENARIOS:  # identical warm-up in every variant
+        _block(calls, scenario, args.warmup, flush, counter)
+    rounds: dict[str, list[dict[str, float]]] = {s: [] for s in SCENARIOS}
+    for _ in range(args.rounds):
+        for scenario in SCENARIOS:
+            gc.collect()  # a collection left over from the previous block is not this one's
+            rounds[scenario].append(_block(calls, scenario, args.calls, flush, counter))
+    result = {
+        scenario: {key: statistics.median(r[key] for r in values) for key in values[0]}
+        for scenario, values in rounds.items()
+    }
+    Path(args.out).write_text(json.dumps(result))
+    return 0
+
+
+def _memory_worker(args: argparse.Namespace) -> int:
+    import tracemalloc
+
+    flush, counter = _setup(args.worker)
+    calls = _Calls(args.url)
+    for _ in range(args.warmup):
+        calls.chat()
+    flush()
+    if args.tracemalloc:
+        tracemalloc.start()
+    samples = []
+    for done in range(0, args.memory_calls + 1, args.sample_every):
+        if done:
+            for _ in range(args.sample_every):
+                calls.chat()
+        flush()
+        gc.collect()
+        samples.append(
+            {
+                "calls": done,
+                "rss_kib": _rss_kib(),
+                "traced_kib": tracemalloc.get_traced_memory()[0] / 1024 if args.tracemalloc else 0,
+                "gc_objects": len(gc.get_objects()),
+                "spans": counter.count,
+            }
+        )
+    Path(args.out).write_text(json.dumps(samples))
+    return 0
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+def _variant_env(variant: str, url: str, sink: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TASKMASTER_"))}
+    env.update(_BASE_ENV)
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink
+    env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(_free_port())
+    env["OLLAMA_HOST"] = url
+    if variant == "ours-lean":
+        env.update(
+            OTEL_LOGS_EXPORTER="none",
+            OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="false",
+            TASKMASTER_QUALITY_ENABLED="false",
+            TASKMASTER_LOG_FORMAT="off",
+            TASKMASTER_MODEL_PROBE_INTERVAL="0",
+        )
+    elif variant == "openllmetry":
+        env.update(
+            OTEL_TRACES_EXPORTER="otlp",
+            OTEL_METRICS_EXPORTER="otlp,prometheus",
+            OTEL_LOGS_EXPORTER="none",
+            TRACELOOP_TRACE_CONTENT="false",
+        )
+    return env
+
+
+def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str]) -> Any:
+    with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
+        out = Path(tmp, "result.json")
+        # Our JSON request logs go to stderr, one line a call: a file, as in production.
+        with open(Path(tmp, "stderr.log"), "w+b") as stderr:
+            command = [sys.executable, __file__, "--worker", variant, "--url", url]
+            proc = subprocess.run(
+                [*command, "--out", str(out), *extra],
+                env=_variant_env(variant, url, sink),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                check=False,
+            )
+            if proc.returncode != 0 or not out.exists():
+                stderr.seek(0)
+                tail = stderr.read()[-4000:].decode(errors="replace")
+                raise RuntimeError(f"worker {variant} failed ({proc.returncode}):\n{tail}")
+        return json.loads(out.read_text())
+
+
+def _med(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def _summarize(runs: dict[str, list[dict[str, dict[str, float]]]]) -> dict[str, Any]:
+    """Medians per variant and scenario, and the median of per-repeat differences to none."""
+    base = runs["none"]
+    summary: dict[str, Any] = {}
+    for variant, repeats in runs.items():
+        pairs = list(zip(repeats, base, strict=True))
+        per: dict[str, Any] = {}
+        for scenario in SCENARIOS:
+            row: dict[str, Any] = {}
+            for key in ("wall_us", "cpu_us", "spans_per_call"):
+                row[key] = _med([r[scenario][key] for r in repeats])
+            for key in ("wall_us", "cpu_us"):
+                diffs = [r[scenario][key] - b[scenario][key] for r, b in pairs]
+                row["added_" + key] = _med(diffs)
+                row["added_" + key + "_range"] = [min(diffs), max(diffs)]
+            per[scenario] = row
+        chunk: dict[str, Any] = {}
+        for key in ("wall_us", "cpu_us"):
+            slopes = [_slope(r, key) for r in repeats]
+            added = [_slope(r, key) - _slope(b, key) for r, b in pairs]
+            chunk[key] = _med(slopes)
+            chunk["added_" + key] = _med(added)
+            chunk["added_" + key + "_range"] = [min(added), max(added)]
+        per["per_chunk"] = chunk
+        summary[variant] = per
+    return summary
+
+
+def _slope(run: dict[str, dict[str, float]], key: str) -> float:
+    """µs per streamed chunk: the 64- vs 16-chunk difference over the 48 extra chunks."""
+    return (run["stream64"][key] - run["stream16"][key]) / 48
+
+
+def _verdicts(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    if "ours" in summary and "openllmetry" in summary:
+        for scenario in SCENARIOS:
+            ours = summary["ours"][scenario]["added_cpu_us"]
+            theirs = summary["openllmetry"][scenario]["added_cpu_us"]
+            verdict = "met" if ours < theirs else f"MISSED by {ours - theirs:.0f} µs"
+            lines.append(
+                f"- {scenario}: ours adds {ours:.0f} µs CPU/call, OpenLLMetry {theirs:.0f}: "
+                f"{verdict}"
+            )
+    if "ours" in summary:
+        added = summary["ours"]["per_chunk"]["added_cpu_us"]
+        verdict = "met" if added <= 1.0 else f"MISSED by {added - 1.0:.2f} µs"
+        lines.append(f"- per streamed chunk: ours adds {added:.2f} µs CPU (target <= 1): {verdict}")
+    return lines
+
+
+def _added(row: dict[str, Any], variant: str, fmt: str) -> tuple[str, str]:
+    """The added wall and CPU cells (blank for the baseline itself)."""
+    if variant == "none":
+        return "", ""
+    lo, hi = row["added_cpu_us_range"]
+    cpu = f"{row['added_cpu_us']:+{fmt}} [{lo:+{fmt}}, {hi:+{fmt}}]"
+    return f"{row['added_wall_us']:+{fmt}}", cpu
+
+
+def _table(summary: dict[str, Any], variants: Sequence[str]) -> str:
+    lines = [
+        "| scenario | variant | wall µs/call | CPU µs/call | added wall µs | added CPU µs "
+        "[min, max] | spans/call |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in SCENARIOS:
+        for variant in variants:
+            row = summary[variant][scenario]
+            added_wall, added_cpu = _added(row, variant, ".0f")
+            lines.append(
+                f"| {scenario} | {variant} | {row['wall_us']:.0f} | {row['cpu_us']:.0f} | "
+                f"{added_wall} | {added_cpu} | {row['spans_per_call']:.2f} |"
+            )
+    lines += [
+        "",
+        "| variant | wall µs/chunk | CPU µs/chunk | added wall µs/chunk | added CPU µs/chunk "
+        "[min, max] |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for variant in variants:
+        chunk = summary[variant]["per_chunk"]
+        added_wall, added_cpu = _added(chunk, variant, ".2f")
+        lines.append(
+            f"| {variant} | {chunk['wall_us']:.2f} | {chunk['cpu_us']:.2f} | {added_wall} | "
+            f"{added_cpu} |"
+        )
+    return "\n".join(lines)
+
+
+def _worker_flags(args: argparse.Namespace) -> list[str]:
+    return [
+        f"--calls={args.calls}",
+        f"--rounds={args.rounds}",
+        f"--warmup={args.warmup}",
+        f"--memory-calls={args.memory_calls}",
+        f"--sample-every={args.sample_every}",
+        *(["--tracemalloc"] if args.tracemalloc else []),
+        *(["--memory"] if args.memory else []),
+    ]
+
+
+def _overhead(args: argparse.Namespace) -> int:
+    variants = ["none", *(v for v in args.variants if v != "none")]
+    runs: dict[str, list[Any]] = {v: [] for v in variants}
+    started = time.monotonic()
+    with _servers() as (url, sink):
+        for repeat in range(args.repeats):
+            shift = repeat % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                runs[variant].append(_run_worker(variant, url, sink, _worker_flags(args)))
+            if not args.json:
+                print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr, flush=True)
+        sink_counts = _sink_counts(sink)
+    summary = _summarize(runs)
+    meta = {
+        "repeats": args.repeats,
+        "calls": args.calls,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "seconds": round(time.monotonic() - started, 1),
+        "sink_requests": sink_counts,
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=2))
+        return 0
+    print(
+        f"Ollama instrumentation overhead: {args.repeats} repeats x {args.rounds} rounds x "
+        f"{args.calls} calls per scenario, {meta['cpus']} CPUs, Python {meta['python']}, "
+        f"{meta['seconds']} s; medians; CPU = process_time of the client process.\n"
+    )
+    print(_table(summary, variants))
+    print("\nTargets:")
+    print("\n".join(_verdicts(summary)))
+    return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    with _servers() as (url, sink):
+        samples = _run_worker(args.memory_variant, url, sink, _worker_flags(args))
+    first, last = samples[1] if len(samples) > 2 else samples[0], samples[-1]
+    calls = last["calls"] - first["calls"] or 1
+    result = {
+        "variant": args.memory_variant,
+        "samples": samples,
+        # From the first sample after warm-up to the last: caches and pools have filled by then.
+        "rss_growth_kib": last["rss_kib"] - first["rss_kib"],
+        "rss_bytes_per_call": (last["rss_kib"] - first["rss_kib"]) * 1024 / calls,
+        "traced_bytes_per_call": (last["traced_kib"] - first["traced_kib"]) * 1024 / calls,
+        "gc_objects_growth": last["gc_objects"] - first["gc_objects"],
+        "spans": last["spans"],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"Memory over {args.memory_calls} non-streaming chats, variant {args.memory_variant}:\n")
+    print("| calls | RSS KiB | traced KiB | gc objects | spans |")
+    print("|---:|---:|---:|---:|---:|")
+    for s in samples:
+        print(
+            f"| {s['calls']} | {s['rss_kib']} | {s['traced_kib']:.0f} | {s['gc_objects']} | "
+            f"{s['spans']} |"
+        )
+    print(
+        f"\nFrom {first['calls']} to {last['calls']} calls: RSS {result['rss_growth_kib']:+d} KiB "
+        f"({result['rss_bytes_per_call']:+.3f} B/call), traced "
+        f"{result['traced_bytes_per_call']:+.3f} B/call, gc objects "
+        f"{result['gc_objects_growth']:+d}."
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="3 repeats x 100 calls, 1 round")
+    parser.add_argument("--repeats", type=int, default=None, help="fresh workers per variant [5]")
+    parser.add_argument("--calls", type=int, default=None, help="calls per block [400]")
+    parser.add_argument("--rounds", type=int, default=None, help="blocks per worker [2]")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up calls [50]")
+    parser.add_argument(
+        "--variants",
+        type=lambda s: [v.strip() for v in s.split(",") if v.strip()],
+        default=list(DEFAULT_VARIANTS),
+        help=f"comma-separated, from {', '.join(VARIANTS)} [{','.join(DEFAULT_VARIANTS)}]",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--memory", action="store_true", help="the memory run instead")
+    parser.add_argument("--memory-calls", type=int, default=100_000, help="[100000]")
+    parser.add_argument("--sample-every", type=int, default=10_000, help="[10000]")
+    parser.add_argument("--memory-variant", default="ours", choices=VARIANTS, help="[ours]")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also trace Python allocations (slower)"
+    )
+    # Internal: the driver starts workers with these.
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    quick = args.quick
+    args.repeats = args.repeats or (3 if quick else 5)
+    args.calls = args.calls or (100 if quick else 400)
+    args.rounds = args.rounds or (1 if quick else 2)
+    args.warmup = args.warmup if args.warmup is not None else (20 if quick else 50)
+    unknown = set(args.variants) - set(VARIANTS)
+    if unknown:
+        print(f"unknown variants: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if args.worker:
+        return _memory_worker(args) if args.memory else _worker(args)
+    return _memory(args) if args.memory else _overhead(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""benchmarks/overhead.py end to end, with a handful of calls: it runs, traces and reports.
+
+No timing is asserted (timings belong to the benchmark's output, not to a test); what is
+asserted is that every variant ran every scenario against the real servers, that the
+instrumented variants made exactly one chat span per call, and that telemetry reached the sink.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
+SCENARIOS = ("chat", "stream64", "stream16", "async8")
+TINY = ["--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2"]
+
+
+def _run(*args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_json_run_measures_every_variant_and_scenario_with_one_span_per_call() -> None:
+    report: dict[str, Any] = json.loads(_run(*TINY, "--json"))
+
+    summary = report["summary"]
+    assert set(summary) == {"none", "ours", "openllmetry"}
+    for variant, expected_spans in (("none", 0.0), ("ours", 1.0), ("openllmetry", 1.0)):
+        for scenario in SCENARIOS:
+            row = summary[variant][scenario]
+            assert row["spans_per_call"] == expected_spans, (variant, scenario)
+            assert row["wall_us"] > 0 and row["cpu_us"] > 0, (variant, scenario)
+        assert set(summary[variant]["per_chunk"]) >= {"cpu_us", "wall_us", "added_cpu_us"}
+    # Added time is against the uninstrumented worker of the same repeat.
+    (ours,), (none,) = report["runs"]["ours"], report["runs"]["none"]
+    added = ours["chat"]["cpu_us"] - none["chat"]["cpu_us"]
+    assert summary["ours"]["chat"]["added_cpu_us"] == pytest.approx(added)
+    # Ours exports traces, metrics and logs; OpenLLMetry traces and metrics.
+    sink = report["meta"]["sink_requests"]
+    assert sink.get("/v1/traces", 0) >= 2
+    assert sink.get("/v1/metrics", 0) >= 2
+    assert sink.get("/v1/logs", 0) >= 1
+
+
+def test_markdown_run_prints_the_table_and_the_targets() -> None:
+    out = _run(*TINY, "--variants", "ours-lean")
+
+    assert "| scenario | variant | wall µs/call | CPU µs/call |" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    for scenario in SCENARIOS:
+        for variant in ("none", "ours-lean"):
+            assert any(row.startswith(f"| {scenario} | {variant} |") for row in rows)
+    assert any(row.startswith("| ours-lean |") for row in rows)  # the per-chunk table
+    assert "Targets:" in out
+
+
+def test_memory_run_samples_rss_at_each_step_and_traces_every_call() -> None:
+    args = ["--memory", "--memory-calls", "40", "--sample-every", "20", "--warmup", "3"]
+    report = json.loads(_run(*args, "--tracemalloc", "--json"))
+
+    samples = report["samples"]
+    assert [s["calls"] for s in samples] == [0, 20, 40]
+    assert all(s["rss_kib"] > 0 and s["traced_kib"] > 0 for s in samples)
+    assert report["spans"] == 3 + 40
