@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 from prometheus_client import CollectorRegistry, generate_latest
 
 from otel_taskmaster import semconv as sc
+from otel_taskmaster.drift import Baseline, DriftMonitor
 from otel_taskmaster.quality import QualityScorer, QualitySpanProcessor, ResponseFeatures
 from tests.quality.telemetry_support import Telemetry
 
@@ -327,8 +328,6 @@ def test_prometheus_exposes_the_seed_gauge_name_and_the_histogram() -> None:
     meter_provider = MeterProvider(
         metric_readers=[PrometheusMetricReader(disable_target_info=True, registry=registry)]
     )
-    from opentelemetry.sdk.trace import TracerProvider
-
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(
         QualitySpanProcessor(
@@ -358,3 +357,22 @@ def test_prometheus_exposes_the_seed_gauge_name_and_the_histogram() -> None:
     assert "# TYPE taskmaster_quality_score gauge" in exposed
     assert "# TYPE taskmaster_response_quality histogram" in exposed
     assert 'taskmaster_response_quality_bucket{dimension="overall_quality",le="0.7"' in exposed
+
+
+def test_real_drift_monitor_goes_critical_when_answers_turn_into_refusals(
+    telemetry: Telemetry,
+) -> None:
+    baseline = Baseline.from_seed({"refusal": {"kind": "bernoulli", "rate": 0.05}})
+    monitor = DriftMonitor(telemetry.meter_provider.get_meter("drift"), baseline)
+    telemetry.processor(drift_monitor=monitor, evaluation_span=False)
+
+    for _ in range(200):
+        answer_span(telemetry, GOOD_ANSWER)
+    steady = monitor.state("refusal", "llama3.2")
+    for _ in range(100):
+        answer_span(telemetry, REFUSAL)
+
+    assert steady == 0
+    assert monitor.state("refusal", "llama3.2") == 2
+    status = points(telemetry, sc.TASKMASTER_DRIFT_STATUS)
+    assert status[(("metric", "refusal"), ("model", "llama3.2"))].value == 2
