@@ -39,10 +39,12 @@ YAML needs PyYAML (``pip install pyyaml``), imported only when replay is used.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,6 +78,29 @@ class Recording:
     @property
     def lines(self) -> list[bytes]:
         return [line + b"\n" for line in self.body.split(b"\n") if line.strip()]
+
+    def pacing(self) -> tuple[float, list[float]]:
+        """Recorded seconds before the first line, and between each line and the previous one.
+
+        The first wait is the model's load + prompt evaluation from the final line's stats
+        (``created_at`` starts with the first token); the rest come from ``created_at``.
+        """
+        try:
+            parsed = [json.loads(line) for line in self.lines]
+        except ValueError:
+            return 0.0, []
+        if not parsed:
+            return 0.0, []
+        last = parsed[-1]
+        first = ((last.get("load_duration") or 0) + (last.get("prompt_eval_duration") or 0)) / 1e9
+        if len(parsed) == 1:
+            return first + (last.get("eval_duration") or 0) / 1e9, [0.0]
+        stamps = [_timestamp(p.get("created_at")) for p in parsed]
+        gaps = [0.0] + [
+            max(0.0, b - a) if a is not None and b is not None else 0.0
+            for a, b in itertools.pairwise(stamps)
+        ]
+        return first, gaps
 
 
 def load_recordings(directory: str | Path, names: Sequence[str] | None = None) -> list[Recording]:
@@ -119,6 +144,17 @@ def _recording(stem: str, interaction: Mapping[str, Any]) -> Recording:
     )
 
 
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    head, dot, fraction = value.rstrip("Z").partition(".")
+    try:  # Ollama may write nanoseconds; datetime takes at most microseconds
+        moment = datetime.fromisoformat(head + (dot + fraction[:6] if dot else "") + "+00:00")
+    except ValueError:
+        return None
+    return moment.timestamp()
+
+
 def _request_json(body: Any) -> dict[str, Any]:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
@@ -139,11 +175,21 @@ def _prompt_key(body: Mapping[str, Any]) -> str:
 
 
 class Replayer:
-    """Serves recordings; the ``slow``, ``errors`` and ``disconnect`` faults still apply."""
+    """Serves recordings; the ``slow``, ``errors`` and ``disconnect`` faults still apply.
 
-    def __init__(self, recordings: Sequence[Recording], faults: FaultBox | None = None) -> None:
+    ``time_scale`` replays the recorded timing: 1.0 waits as long as the recorded model did
+    (load, prompt evaluation, then the gaps between ``created_at`` stamps); 0 never waits.
+    """
+
+    def __init__(
+        self,
+        recordings: Sequence[Recording],
+        faults: FaultBox | None = None,
+        time_scale: float = 0.0,
+    ) -> None:
         self.recordings = list(recordings)
         self.faults = faults or FaultBox()
+        self.time_scale = time_scale
 
     def match(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str]
@@ -176,23 +222,31 @@ class Replayer:
         if self.faults.roll(faults.errors):
             return ollama_error(500, "llama runner process has terminated: signal: killed")
         disconnect = self.faults.roll(faults.disconnect)
+        first, gaps = recording.pacing() if self.time_scale > 0 else (0.0, [])
         if recording.content_type.startswith(NDJSON):
+            waits = [first + gaps[0], *gaps[1:]] if gaps else []
+            waits = [w * self.time_scale for w in waits]
             return Response(
                 recording.status,
                 recording.content_type,
-                chunks=_lines(recording.lines, disconnect, faults.slow_chunk),
+                chunks=_lines(recording.lines, disconnect, faults.slow_chunk, waits),
             )
+        if first > 0:
+            time.sleep(first * self.time_scale)
         response = Response(recording.status, recording.content_type, recording.body)
         if disconnect:
             response.cut_after = len(recording.body) // 2
         return response
 
 
-def _lines(lines: list[bytes], disconnect: bool, delay: float) -> Iterator[bytes]:
+def _lines(
+    lines: list[bytes], disconnect: bool, delay: float, waits: list[float]
+) -> Iterator[bytes]:
     stop_at = len(lines) // 2 if disconnect else -1
     for index, line in enumerate(lines):
         if index == stop_at:
             raise Disconnect
-        if delay and index:
-            time.sleep(delay)
+        wait = (waits[index] if index < len(waits) else 0.0) + (delay if index else 0.0)
+        if wait > 0:
+            time.sleep(wait)
         yield line

@@ -36,7 +36,7 @@ from otel_taskmaster.simulator.responses import (
     json_response,
     ollama_error,
 )
-from otel_taskmaster.simulator.simulated import Simulator
+from otel_taskmaster.simulator.simulated import ROUTED_PATHS, Simulator
 
 _logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -289,8 +289,12 @@ class SimulatorServer(ThreadingHTTPServer):
         return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
     def count(self, path: str) -> None:
+        # Only a bounded set of paths is counted, so random paths cannot grow the table.
+        key = path if path in ROUTED_PATHS or path.startswith(CONTROL_PREFIX) else "(other)"
+        if len(key) > 64:
+            key = "(other)"
         with self._counts_lock:
-            self._counts[path] += 1
+            self._counts[key] += 1
 
     def control(self, method: str, path: str, body: bytes) -> Response:
         faults = self.app.faults
@@ -352,7 +356,7 @@ def make_server(
     box = FaultBox(_as_faults(faults), seed=seed)
     app: App
     if replay_dir is not None:
-        app = Replayer(load_recordings(replay_dir, cassettes), box)
+        app = Replayer(load_recordings(replay_dir, cassettes), box, time_scale=time_scale)
     else:
         app = Simulator(models=models, faults=box, time_scale=time_scale)
     return SimulatorServer((host, port), app, verbose=verbose)

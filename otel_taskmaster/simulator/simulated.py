@@ -321,6 +321,8 @@ class Simulator:
                 exact_tokens=exact,
                 truncate_at=truncate_at,
             )
+            if request.get("format") and style == "normal" and exact is None:
+                answer = _as_json(answer, max_tokens)
             pieces = answer.pieces
         eval_count = max(len(answer.pieces), 1)
         load = self._load_ns(info, request.get("keep_alive"))
@@ -594,6 +596,14 @@ class _Plan:
         yield b"data: [DONE]\n\n"
 
 
+def _as_json(answer: answers.Answer, max_tokens: int | None) -> answers.Answer:
+    """``format: "json"`` (or a schema): the answer wrapped in a JSON object."""
+    pieces = answers.tokenize(dumps({"answer": answer.text}).decode())
+    if max_tokens and 0 < max_tokens < len(pieces):
+        return answers.Answer(tuple(pieces[:max_tokens]), "length")
+    return answers.Answer(tuple(pieces), answer.done_reason)
+
+
 def _content(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -680,3 +690,4 @@ _ROUTES = {
     ("POST", "/v1/chat/completions"): Simulator.openai_chat,
     ("GET", "/v1/models"): Simulator.openai_models,
 }
+ROUTED_PATHS = frozenset(path for _, path in _ROUTES)

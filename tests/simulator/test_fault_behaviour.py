@@ -167,6 +167,8 @@ def test_control_endpoint_reads_merges_and_rejects_unknown_faults() -> None:
         bad = httpx.post(f"{url}/_simulator/faults", json={"explode": 1})
         out_of_range = httpx.post(f"{url}/_simulator/faults", json={"errors": 2})
         replaced = httpx.put(f"{url}/_simulator/faults", json={"refusal": 1.0}).json()
+        for n in range(3):
+            httpx.get(f"{url}/random/{n}")
         stats = get_stats(url)
 
     assert merged["errors"] == 0.25 and merged["slow"] == 0.5
@@ -175,3 +177,4 @@ def test_control_endpoint_reads_merges_and_rejects_unknown_faults() -> None:
     assert replaced["refusal"] == 1.0 and replaced["errors"] == 0.0 and replaced["slow"] == 0.0
     assert stats["faults"] == {"refusal": 1.0}
     assert stats["requests"]["/_simulator/faults"] == 5
+    assert stats["requests"]["(other)"] == 3  # unknown paths share one bounded counter

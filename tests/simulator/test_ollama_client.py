@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -240,3 +241,28 @@ async def test_async_client_chat_generate_embed_and_stream(sim_url: str) -> None
     assert streamed[-1].done_reason == "stop" and gen_streamed[-1].done is True
     assert len(embedded.embeddings) == 3 and len(legacy.embedding) == 384
     assert listed.models and running.models
+
+
+def test_format_json_returns_a_json_object(sim_url: str) -> None:
+    response = ollama.Client(host=sim_url).generate(model="llama3.2", prompt=PROMPT, format="json")
+
+    assert set(json.loads(response.response)) == {"answer"}
+    assert response.done_reason == "stop"
+
+
+async def test_eight_concurrent_async_calls_get_the_sequential_answers(sim_url: str) -> None:
+    client = ollama.AsyncClient(host=sim_url)
+    prompts = [f"Explain topic number {n} in observability" for n in range(8)]
+    sequential = [
+        (
+            await client.chat(model="llama3.2", messages=[{"role": "user", "content": p}])
+        ).message.content
+        for p in prompts
+    ]
+
+    concurrent = await asyncio.gather(
+        *(client.chat(model="llama3.2", messages=[{"role": "user", "content": p}]) for p in prompts)
+    )
+
+    assert [r.message.content for r in concurrent] == sequential
+    assert len(set(sequential)) == 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,3 +172,22 @@ def test_only_named_cassettes_are_served_and_faults_apply() -> None:
 def test_unknown_cassette_name_is_refused() -> None:
     with pytest.raises(FileNotFoundError, match="nope"):
         load_recordings(RECORDINGS_DIR, ["nope"])
+
+
+def test_time_scale_replays_recorded_pacing() -> None:
+    recording = next(r for r in RECORDINGS if r.cassette == "streaming_metrics")
+    first, gaps = recording.pacing()
+    request = _request(recording)
+    # gemma3:1b streamed 51 tokens in ~0.44 s after ~0.1 s of load and prompt evaluation.
+    assert 0.05 < first < 0.2 and 0.3 < sum(gaps) < 0.6
+
+    with running_replay(cassettes=["streaming_metrics"], time_scale=0.5) as url:
+        client = ollama.Client(host=url)
+        started = time.monotonic()
+        stamps = []
+        for _ in client.generate(model=request["model"], prompt=request["prompt"], stream=True):
+            stamps.append(time.monotonic() - started)
+
+    assert stamps[0] >= first * 0.5
+    assert stamps[-1] >= (first + sum(gaps)) * 0.5 * 0.9
+    assert stamps[-1] - stamps[0] > 0.1  # spread out, not sent in one burst

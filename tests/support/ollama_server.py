@@ -78,9 +78,21 @@ def running_replay(
     *,
     cassettes: Sequence[str] | None = None,
     faults: Mapping[str, Any] | None = None,
+    time_scale: float = 0.0,
 ) -> Iterator[str]:
-    """A replay server for the VCR cassettes in ``directory`` (only ``cassettes``, if given)."""
-    server = make_server("127.0.0.1", 0, faults=faults, replay_dir=directory, cassettes=cassettes)
+    """A replay server for the VCR cassettes in ``directory`` (only ``cassettes``, if given).
+
+    ``time_scale=1.0`` replays the recorded timing (first token after the recorded load and
+    prompt evaluation, then the recorded gaps between chunks); 0 sends everything at once.
+    """
+    server = make_server(
+        "127.0.0.1",
+        0,
+        faults=faults,
+        replay_dir=directory,
+        cassettes=cassettes,
+        time_scale=time_scale,
+    )
     with _serving(server) as url:
         yield url
 
