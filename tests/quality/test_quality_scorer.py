@@ -6,6 +6,8 @@ import random
 import string
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otel_taskmaster import semconv as sc
 from otel_taskmaster.quality import QualityConfig, QualityScorer, ResponseFeatures
@@ -206,3 +208,10 @@ def test_score_features_reads_a_response_features_result_directly() -> None:
     features.add("I'm sorry, but I can't help with that.")
     scores = QualityScorer().score_features(features.attributes("stop"), 0.2, "stop")
     assert scores.checks["refusal"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_words=st.integers(min_value=1, max_value=4000), seed=st.integers(0, 2**32))
+def test_honest_text_keeps_full_coherence_at_any_length(n_words: int, seed: int) -> None:
+    answer = zipf_text(n_words, seed)
+    assert QualityScorer().score_response("?", answer, 100.0)["coherence_score"] == 1.0
