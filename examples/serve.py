@@ -319,7 +319,17 @@ def create_app(config: AppConfig | None = None) -> Starlette:
     )
 
 
+def _log_to_stderr() -> None:
+    # A handler of our own: under opentelemetry-instrument the root logger already has the
+    # OTel handler, so logging.basicConfig() would do nothing and warnings would not show.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main() -> None:
+    _log_to_stderr()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     uvicorn.run(create_app(), host=host, port=port, log_level="info")

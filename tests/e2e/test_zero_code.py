@@ -332,7 +332,9 @@ def test_each_json_request_log_line_has_seed_fields_and_an_exported_span(
     scenario: Scenario,
 ) -> None:
     total = len(scenario.answers)
-    lines = [line for line in scenario.app.json_log_lines() if line.get("event_type") == "request"]
+    every = scenario.app.json_log_lines()
+    assert all({"timestamp", "level", "service", "message"} <= set(line) for line in every)
+    lines = [line for line in every if line.get("event_type") == "request"]
     assert len(lines) == total
     receiver = scenario.receiver
     wanted = {(line["trace_id"], line["span_id"]) for line in lines}
@@ -507,3 +509,12 @@ def test_backend_down_gets_502_and_is_counted_as_an_error(
             return any(p.value == 2 and p.attributes.get("status") == "error" for p in points)
 
         receiver.wait_for(errors, timeout=30)
+        # Each failed request is logged once, as an error, in the seed's shape.
+        failed = [line for line in app.json_log_lines() if line.get("event_type") == "request"]
+        assert [line["message"] for line in failed] == ["Request failed"] * 2
+        assert all(line["level"] == "ERROR" for line in failed)
+        assert all(set(line) >= SEED_LOG_FIELDS for line in failed)
+        contexts = {(line["trace_id"], line["span_id"]) for line in failed}
+        receiver.wait_for(lambda r: contexts <= {(s.trace_id, s.span_id) for s in r.spans()})
+        # The app's own warning still reaches stderr under opentelemetry-instrument.
+        assert app.stderr().count("LLM call failed") == 2
