@@ -205,7 +205,7 @@ class QualitySpanProcessor(SpanProcessor):
         for name, found in scores.checks.items():
             attributes[semconv.QUALITY_CHECK_PREFIX + name] = found
         child = self._tracer.start_span(
-            f"evaluate {model}",
+            f"evaluate {model[:128]}",
             context=parent,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
