@@ -59,13 +59,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     speed = parser.add_mutually_exclusive_group()
     speed.add_argument(
-        "--fast", action="store_true", help="never sleep (for benchmarks); reported durations stay"
+        "--fast",
+        action="store_true",
+        help="never sleep (for benchmarks); the durations in answers stay realistic",
     )
     speed.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
-        help="multiply the pretend model's timings (1 = real time, 0.1 = ten times faster)",
+        help="multiply the model's timings, simulated or recorded (1 = real time, 0.1 = ten "
+        "times faster; default: %(default)s)",
     )
     parser.add_argument(
         "--model",

@@ -295,6 +295,8 @@ class Simulator:
             "num_predict",
         )
         exact = _int(headers.get(CHUNKS_HEADER) or faults.chunks or None, CHUNKS_HEADER)
+        if exact is not None and exact <= 0:
+            exact = None
 
         style, truncate_at = "normal", None
         if self.faults.roll(faults.refusal):
