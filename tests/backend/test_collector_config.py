@@ -61,6 +61,15 @@ def test_pipelines_cover_every_signal_with_memory_limiter_first(config: dict) ->
         assert pipeline["receivers"] == ["otlp"], name
 
 
+def test_metrics_keep_the_seed_names_through_the_prometheus_exporter(config: dict) -> None:
+    # The exporter appends _ratio to unit-"1" gauges (taskmaster_quality_score has unit "1").
+    processors = config["service"]["pipelines"]["metrics"]["processors"]
+    assert processors == ["memory_limiter", "transform/seed_names"]
+    (statement,) = config["processors"]["transform/seed_names"]["metric_statements"]
+    assert statement.startswith('set(metric.unit, "") where metric.type == METRIC_DATA_TYPE_GAUGE')
+    assert 'IsMatch(metric.name, "^taskmaster_")' in statement
+
+
 def test_signals_go_to_prometheus_jaeger_and_debug(config: dict) -> None:
     pipelines = config["service"]["pipelines"]
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
