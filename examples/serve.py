@@ -193,8 +193,14 @@ class TaskMaster:
         )
 
     @monitor_request("tasks")
-    async def answer(self, prompt: str, on_chunk: OnChunk | None = None) -> Answer:
-        """The monitored operation: one task answered by the model."""
+    async def answer(
+        self, prompt: str, on_chunk: OnChunk | None = None, *, request_id: str | None = None
+    ) -> Answer:
+        """The monitored operation: one task answered by the model.
+
+        ``request_id`` is read by ``monitor_request``, so logs and spans carry the same id
+        as the HTTP reply.
+        """
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": prompt},
@@ -215,7 +221,7 @@ class TaskMaster:
         if stream:
             return await self._stream(prompt, request_id)
         try:
-            answer = await self.answer(prompt)
+            answer = await self.answer(prompt, request_id=request_id)
         except LLMError as exc:
             return _backend_error(exc, request_id)
         return JSONResponse({"response": answer.content, **_summary(answer, request_id)})
@@ -231,7 +237,7 @@ class TaskMaster:
 
         async def run() -> Answer:
             try:
-                return await self.answer(prompt, on_chunk=on_chunk)
+                return await self.answer(prompt, on_chunk=on_chunk, request_id=request_id)
             finally:
                 queue.put_nowait(None)
 

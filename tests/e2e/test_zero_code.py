@@ -349,6 +349,8 @@ def test_each_json_request_log_line_has_seed_fields_and_an_exported_span(
         assert line["level"] == "INFO"
         assert re.fullmatch(r"[0-9a-f]{32}", line["trace_id"])
         assert re.fullmatch(r"[0-9a-f]{16}", line["span_id"])
+    # The app hands its request id to monitor_request: log lines and replies agree.
+    assert {line["request_id"] for line in lines} == {a["request_id"] for a in scenario.answers}
     by_tokens = sorted((line["tokens_in"], line["tokens_out"]) for line in lines)
     assert by_tokens == sorted((a["tokens_in"], a["tokens_out"]) for a in scenario.answers)
     by_length = sorted(line["response_length"] for line in lines)
