@@ -120,8 +120,12 @@ class _BytesHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", plan.content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in plan.chunks:
+        for index, chunk in enumerate(plan.chunks):
+            gate = plan.gates.get(index)
+            if gate is not None:
+                plan.opened[index] = gate.wait(timeout=5.0)
             self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -135,6 +139,9 @@ class BytesPlan:
     chunks: list[bytes]
     status: int = 200
     content_type: str = "application/x-ndjson"
+    # Before sending chunk i, wait (up to 5 s) for gates[i]; opened[i] says if it was set.
+    gates: dict[int, threading.Event] = field(default_factory=dict)
+    opened: dict[int, bool] = field(default_factory=dict)
 
 
 class _BytesServer(ThreadingHTTPServer):
