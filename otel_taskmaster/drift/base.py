@@ -2,13 +2,14 @@
 
 A detector keeps a running statistic (a CUSUM sum) and two thresholds. The level (``state``)
 is 0 (ok), 1 (warning) or 2 (critical). Levels latch: once raised, a level holds until the
-statistic falls below half the warning threshold (re-arm), so a drift that persists shows as
-one alert and not as a flapping one. The statistic is capped at 1.5 times the critical
-threshold: that bounds the state, keeps a persisting drift far from the re-arm level, and
-lets the detector re-arm a few dozen observations (mean) to about a hundred (scale) after the
-process is back to normal. ``drift_detected`` and ``warning_detected`` are true only on the
-update that raised the level, like river's per-update flags. Each detector's ``_step``
-inlines this latch (on the hot path a method call costs as much as the arithmetic).
+statistic is back to 0 (the CUSUM has forgotten the evidence), so a drift that persists shows
+as one alert and not as a flapping one, and the next alarm needs a fresh climb from 0, as the
+textbook run lengths assume. The statistic is capped at 1.5 times the critical threshold,
+which bounds how long a detector takes to re-arm once the process is back to normal (tens of
+observations for the mean CUSUM, one to two hundred for the scale and rate CUSUMs).
+``drift_detected`` and ``warning_detected`` are true only on the update that raised the level,
+like river's per-update flags. Each detector's ``_step`` inlines this latch (on the hot path a
+method call costs as much as the arithmetic).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class ChangeDetector(abc.ABC):
             raise ValueError(f"h_warning ({h_warning}) must not exceed h_critical ({h_critical})")
         self.h_warning = float(h_warning)
         self.h_critical = float(h_critical)
-        self._rearm = self.h_warning / 2.0
         self._cap = _CAP_FACTOR * self.h_critical
         self._reset()
 

@@ -89,7 +89,7 @@ class BernoulliCusum(ChangeDetector):
         s = self._statistic + (self._yes if x >= 0.5 else self._no)
         old = self._state
         if s <= 0.0:
-            # The common in-control case: nothing to latch or release but a warning.
+            # Back to zero evidence: re-armed (and the common in-control case).
             self._statistic = 0.0
             self._state = 0
             self._rose = 0
@@ -100,8 +100,6 @@ class BernoulliCusum(ChangeDetector):
             new = 2
         elif s >= self.h_warning:
             new = old if old > 1 else 1
-        elif s < self._rearm:
-            new = 0
         else:
             new = old
         self._statistic = s

@@ -71,7 +71,7 @@ class DriftDetector:
     ...     if alerts:
     ...         print(i, alerts[0].severity, round(alerts[0].current_value, 3))
     ...         break
-    272 critical 0.87
+    273 critical 0.868
     """
 
     def __init__(

@@ -56,7 +56,7 @@ class DetectorSet:
     ...     _ = detectors.update(x)
     ...     if detectors.drift_detected:
     ...         print(f"drift at {i} by {detectors.reason}, std {detectors.std:.3f}")
-    drift at 1513 by mean, std 0.047
+    drift at 1514 by mean, std 0.047
     """
 
     # Set by _arm() for the entry's kind only.

@@ -88,7 +88,7 @@ class ScaleCusum(ChangeDetector):
         s = self._statistic + z2 - self._k
         old = self._state
         if s <= 0.0:
-            # The common in-control case: nothing to latch or release but a warning.
+            # Back to zero evidence: re-armed (and the common in-control case).
             self._statistic = 0.0
             self._state = 0
             self._rose = 0
@@ -99,8 +99,6 @@ class ScaleCusum(ChangeDetector):
             new = 2
         elif s >= self.h_warning:
             new = old if old > 1 else 1
-        elif s < self._rearm:
-            new = 0
         else:
             new = old
         self._statistic = s

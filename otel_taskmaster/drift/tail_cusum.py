@@ -90,7 +90,7 @@ class TailCusum(BernoulliCusum):
         s = self._statistic + (self._yes if z > self.tail_z else self._no)
         old = self._state
         if s <= 0.0:
-            # The common in-control case: nothing to latch or release but a warning.
+            # Back to zero evidence: re-armed (and the common in-control case).
             self._statistic = 0.0
             self._state = 0
             self._rose = 0
@@ -101,8 +101,6 @@ class TailCusum(BernoulliCusum):
             new = 2
         elif s >= self.h_warning:
             new = old if old > 1 else 1
-        elif s < self._rearm:
-            new = 0
         else:
             new = old
         self._statistic = s
