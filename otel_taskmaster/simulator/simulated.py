@@ -104,8 +104,6 @@ class Simulator:
     def handle(self, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         route = _ROUTES.get((method, path))
         if route is None:
-            if method == "HEAD" and path == "/":
-                return Response(200, TEXT, b"Ollama is running")
             return not_found()
         openai = path.startswith("/v1/")
         try:

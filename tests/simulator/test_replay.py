@@ -124,12 +124,19 @@ def test_match_without_header_uses_model_and_stream_flag(replay_url: str) -> Non
     tools = client.chat(model="llama3.1", messages=messages)
     gemma_stream = list(client.generate(model="gemma3:1b", prompt=PROMPT, stream=True))
     other_model = client.generate(model="mistral", prompt=PROMPT)
+    chat = client.chat(model="llama3", messages=messages)
+    generated = client.generate(model="llama3", prompt=PROMPT)
+    gen_streamed = list(client.generate(model="llama3", prompt=PROMPT, stream=True))
 
     assert len(streamed) == len(by_name["async_streaming_chat"].lines)
     gemma_chat = by_name["operation_duration_includes_model_attribute"]
     assert gemma.eval_count == json.loads(gemma_chat.body)["eval_count"]
     assert tools.eval_count == json.loads(by_name["chat_tool_calls"].body)["eval_count"]
     assert len(gemma_stream) == len(by_name["streaming_metrics"].lines)
+    # Same model, flag and prompt in a sync and an async cassette: the first by name wins.
+    assert chat.eval_count == json.loads(by_name["async_chat"].body)["eval_count"]
+    assert generated.eval_count == json.loads(by_name["async_generation"].body)["eval_count"]
+    assert len(gen_streamed) == len(by_name["async_streaming_generation"].lines)
     # No recording for that model: the first non-streamed generate recording answers.
     assert other_model.model == "llama3" and other_model.done is True
 
