@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,11 +22,12 @@ import httpx
 import pytest
 
 from otel_taskmaster import semconv as sc
-from tests.e2e.processes import AppProcess, SimulatorProcess, app_environ
+from tests.e2e.processes import ROOT, AppProcess, SimulatorProcess, app_environ
 from tests.support.net import free_port
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.prometheus import Prometheus, running_prometheus
 
+TRAFFIC = ROOT / "examples" / "traffic.py"
 # In every prompt, so any leak of prompt text into telemetry or logs shows.
 SECRET = "ZEBRA-QUARTZ-7f3a9c"
 PLAIN_REQUESTS = 4
@@ -384,6 +387,11 @@ def _metrics_text_or_empty(app: AppProcess) -> str:
         return ""
 
 
+def _run_traffic(app: AppProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(TRAFFIC), "--url", app.url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
 def _export_report_lines(app: AppProcess) -> list[str]:
     """stderr records (JSON or plain) that report an OTLP export problem."""
     found = []
@@ -410,15 +418,18 @@ def test_without_a_backend_requests_succeed_and_export_failure_is_reported_once(
         assert post_task(app, f"task {i}", stream=i % 3 == 2)["tokens_out"] > 0
     time.sleep(4)  # several metric, span and log export rounds, all failing
     first = _export_report_lines(app)
-    for i in range(6):
-        assert post_task(app, f"more {i}")["tokens_out"] > 0
-    time.sleep(4)
-    reports = _export_report_lines(app)
-    assert 1 <= len(reports) <= 3, reports  # at most once per signal
-    assert reports == first  # more requests and failed exports add no new lines
+    # More requests (the demo's traffic script this time) while exports keep failing.
+    result = _run_traffic(app, "--requests", "4", "--stream-every", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "requests: 4 (2 streamed)" in result.stdout
+    assert "status:   200=4" in result.stdout
     # The local pull endpoint does not depend on the Collector.
     metrics = httpx.get(app.metrics_url, timeout=10).text
     assert 'taskmaster_requests_total{endpoint="tasks"' in metrics
+    time.sleep(4)
+    reports = _export_report_lines(app)
+    assert 1 <= len(reports) <= 3, reports  # reported, at most once per signal
+    assert reports == first  # more requests and failed exports add no new lines
 
 
 def test_sdk_disabled_serves_requests_and_exports_nothing(
@@ -520,3 +531,7 @@ def test_backend_down_gets_502_and_is_counted_as_an_error(
         receiver.wait_for(lambda r: contexts <= {(s.trace_id, s.span_id) for s in r.spans()})
         # The app's own warning still reaches stderr under opentelemetry-instrument.
         assert app.stderr().count("LLM call failed") == 2
+        # The demo's traffic script says so, and fails.
+        result = _run_traffic(app, "--requests", "2", "--stream-every", "2")
+        assert result.returncode == 1
+        assert "status:   502=2" in result.stdout
