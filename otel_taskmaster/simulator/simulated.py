@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from otel_taskmaster.simulator import answers
 from otel_taskmaster.simulator.catalog import DEFAULT_MODELS, ModelInfo, canonical, model_info
 from otel_taskmaster.simulator.faults import FaultBox, Faults
+from otel_taskmaster.simulator.parsing import (
+    BadRequest,
+    content,
+    int_option,
+    keep_alive_seconds,
+    parse_json,
+    tool_calls_for,
+)
+from otel_taskmaster.simulator.plan import STREAM_ERROR, AnswerPlan, now
 from otel_taskmaster.simulator.responses import (
     NDJSON,
     SSE,
     TEXT,
-    Disconnect,
     Response,
     dumps,
     json_response,
@@ -33,51 +41,8 @@ from otel_taskmaster.simulator.responses import (
 
 OLLAMA_VERSION = "0.12.6"
 RUNNER_ERROR = "llama runner process has terminated: signal: killed"
-STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
 CHUNKS_HEADER = "x-simulator-chunks"
 _MS = 1_000_000  # nanoseconds
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-_SECOND: list[Any] = [-1, ""]
-
-
-def _now() -> str:
-    """RFC 3339 UTC with microseconds, like Ollama's ``created_at``; cheap per chunk."""
-    now = time.time()
-    second = int(now)
-    cached = _SECOND
-    if cached[0] != second:
-        cached[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return f"{cached[1]}.{int((now - second) * 1e6):06d}Z"
-
-
-def _parse_json(body: bytes) -> dict[str, Any]:
-    import json  # stdlib decoder: its error positions let us word errors like Go does
-
-    if not body.strip():
-        raise BadRequest(400, "missing request body")
-    try:
-        value = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, _go_json_error(body, exc)) from None
-    if not isinstance(value, dict):
-        raise BadRequest(400, f"json: cannot unmarshal {type(value).__name__} into Go value")
-    return value
-
-
-def _go_json_error(body: bytes, exc: Exception) -> str:
-    pos = getattr(exc, "pos", None)
-    text = body.decode("utf-8", "replace")
-    if pos is None or pos >= len(text.rstrip()):
-        return "unexpected end of JSON input"
-    return f"invalid character {text[pos]!r} looking for beginning of value"
 
 
 class Simulator:
@@ -158,7 +123,7 @@ class Simulator:
         return json_response({"models": running})
 
     def show(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        request = _parse_json(body)
+        request = parse_json(body)
         name = request.get("model") or request.get("name") or ""
         info = self._model(name, openai=False, check_loaded=False)
         embedding_only = info.family in ("bert", "nomic-bert")
@@ -182,13 +147,13 @@ class Simulator:
     # -- model calls ----------------------------------------------------------------------
 
     def chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        return self._generate(_parse_json(body), headers, kind="chat")
+        return self._generate(parse_json(body), headers, kind="chat")
 
     def generate(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        return self._generate(_parse_json(body), headers, kind="generate")
+        return self._generate(parse_json(body), headers, kind="generate")
 
     def openai_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        return self._generate(_parse_json(body), headers, kind="openai")
+        return self._generate(parse_json(body), headers, kind="openai")
 
     def openai_models(self, body: bytes, headers: Mapping[str, str]) -> Response:
         data = [
@@ -198,7 +163,7 @@ class Simulator:
         return json_response({"object": "list", "data": data})
 
     def embed(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        request = _parse_json(body)
+        request = parse_json(body)
         info = self._model(request.get("model"), openai=False)
         faults = self.faults.current
         failure = self._early_faults(faults, openai=False)
@@ -237,7 +202,7 @@ class Simulator:
         )
 
     def embeddings(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        request = _parse_json(body)
+        request = parse_json(body)
         info = self._model(request.get("model"), openai=False)
         faults = self.faults.current
         failure = self._early_faults(faults, openai=False)
@@ -268,7 +233,7 @@ class Simulator:
         if kind != "openai" and not prompt and not request.get("images"):
             # An empty prompt only loads the model, and says so.
             self._wait(self._load_ns(info, request.get("keep_alive")))
-            body: dict[str, Any] = {"model": model_name, "created_at": _now()}
+            body: dict[str, Any] = {"model": model_name, "created_at": now()}
             if kind == "chat":
                 body["message"] = {"role": "assistant", "content": ""}
             else:
@@ -285,14 +250,14 @@ class Simulator:
         options = request.get("options") or {}
         if not isinstance(options, dict):
             raise BadRequest(400, "options must be an object")
-        seed = _int(options.get("seed", request.get("seed", 0)), "seed")
-        max_tokens = _int(
+        seed = int_option(options.get("seed", request.get("seed", 0)), "seed")
+        max_tokens = int_option(
             options.get("num_predict")
             if not openai
             else request.get("max_completion_tokens", request.get("max_tokens")),
             "num_predict",
         )
-        exact = _int(headers.get(CHUNKS_HEADER) or faults.chunks or None, CHUNKS_HEADER)
+        exact = int_option(headers.get(CHUNKS_HEADER) or faults.chunks or None, CHUNKS_HEADER)
         if exact is not None and exact <= 0:
             exact = None
 
@@ -307,7 +272,7 @@ class Simulator:
         tool_calls = None
         tools = request.get("tools") or []
         if tools and not tool_turn and style == "normal" and exact is None:
-            tool_calls = _tool_calls(tools, prompt, openai=openai)
+            tool_calls = tool_calls_for(tools, prompt, openai=openai)
         if tool_calls is not None:
             answer = answers.Answer(tuple(answers.tokenize(dumps(tool_calls).decode())), "stop")
             pieces: tuple[str, ...] = ()
@@ -338,7 +303,7 @@ class Simulator:
         }
         mid_error = self.faults.roll(faults.stream_errors)
         disconnect = self.faults.roll(faults.disconnect)
-        plan = _Plan(
+        plan = AnswerPlan(
             kind=kind,
             model=model_name or "",
             pieces=pieces,
@@ -350,7 +315,7 @@ class Simulator:
             first_delay=(load + prompt_ns) / 1e9 * self.time_scale,
             chunk_delay=per_token_ns / 1e9 * self.time_scale + faults.slow_chunk,
             include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
-            completion_id=self._next_id(),
+            completion_id=f"chatcmpl-{self._next_id()}",
         )
         if not stream:
             if mid_error:
@@ -400,12 +365,12 @@ class Simulator:
             raise BadRequest(400, "messages must be a list of objects")
         tokens = 1
         for message in messages:
-            tokens += answers.count_tokens(_content(message.get("content"))) + 4
+            tokens += answers.count_tokens(content(message.get("content"))) + 4
         last = messages[-1] if messages else {}
         users = [m for m in messages if m.get("role") == "user"]
-        prompt = _content((users[-1] if users else last).get("content"))
+        prompt = content((users[-1] if users else last).get("content"))
         if last.get("role") == "tool":
-            prompt = _content(last.get("content")) or prompt
+            prompt = content(last.get("content")) or prompt
         return prompt, tokens if messages else 0, last.get("role") == "tool"
 
     def _load_ns(self, info: ModelInfo, keep_alive: Any) -> int:
@@ -418,7 +383,7 @@ class Simulator:
         return 2 * _MS + int(info.digest[8:10], 16) % 7 * _MS
 
     def _mark_loaded(self, name: str, keep_alive: Any) -> None:
-        seconds = _keep_alive_seconds(keep_alive)
+        seconds = keep_alive_seconds(keep_alive)
         if seconds == 0:
             self._loaded.pop(name, None)
             return
@@ -435,246 +400,12 @@ class Simulator:
             return self._ids
 
 
-class _Plan:
-    """One answer, ready to be written whole or streamed chunk by chunk."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.kind: str = fields["kind"]
-        self.model: str = fields["model"]
-        self.pieces: tuple[str, ...] = fields["pieces"]
-        self.text: str = fields["text"]
-        self.tool_calls: list[dict[str, Any]] | None = fields["tool_calls"]
-        self.done_reason: str = fields["done_reason"]
-        self.stats: dict[str, int] = fields["stats"]
-        self.context: list[int] | None = fields["context"]
-        self.first_delay: float = fields["first_delay"]
-        self.chunk_delay: float = fields["chunk_delay"]
-        self.include_usage: bool = fields["include_usage"]
-        self.completion_id = f"chatcmpl-{fields['completion_id']}"
-        self.created = int(time.time())
-
-    # Ollama native ----------------------------------------------------------------------
-
-    def final_body(self) -> dict[str, Any]:
-        if self.kind == "openai":
-            return self._openai_body()
-        body: dict[str, Any] = {"model": self.model, "created_at": _now()}
-        if self.kind == "chat":
-            message: dict[str, Any] = {"role": "assistant", "content": self.text}
-            if self.tool_calls:
-                message["tool_calls"] = self.tool_calls
-            body["message"] = message
-            body["done_reason"] = self.done_reason
-            body["done"] = True
-        else:
-            body["response"] = self.text
-            body["done"] = True
-            body["done_reason"] = self.done_reason
-            body["context"] = self.context
-        body.update(self.stats)
-        return body
-
-    def _chunk(self, piece: str) -> bytes:
-        if self.kind == "chat":
-            body = {
-                "model": self.model,
-                "created_at": _now(),
-                "message": {"role": "assistant", "content": piece},
-                "done": False,
-            }
-        else:
-            body = {"model": self.model, "created_at": _now(), "response": piece, "done": False}
-        return dumps(body) + b"\n"
-
-    def _last_chunk(self) -> bytes:
-        body: dict[str, Any] = {"model": self.model, "created_at": _now()}
-        if self.kind == "chat":
-            body["message"] = {"role": "assistant", "content": ""}
-            body["done_reason"] = self.done_reason
-            body["done"] = True
-        else:
-            body["response"] = ""
-            body["done"] = True
-            body["done_reason"] = self.done_reason
-            body["context"] = self.context
-        body.update(self.stats)
-        return dumps(body) + b"\n"
-
-    def stream(self, mid_error: bool, disconnect: bool) -> Iterator[bytes]:
-        if self.first_delay > 0:
-            time.sleep(self.first_delay)
-        if self.kind == "openai":
-            yield from self._openai_stream(mid_error, disconnect)
-            return
-        if self.tool_calls:
-            # Ollama sends a tool call as one whole message, then the closing chunk.
-            body = {
-                "model": self.model,
-                "created_at": _now(),
-                "message": {"role": "assistant", "content": "", "tool_calls": self.tool_calls},
-                "done": False,
-            }
-            yield dumps(body) + b"\n"
-        stop_at = len(self.pieces) // 2 if (mid_error or disconnect) else -1
-        delay = self.chunk_delay
-        for index, piece in enumerate(self.pieces):
-            if index == stop_at:
-                if disconnect:
-                    raise Disconnect
-                yield dumps({"error": STREAM_ERROR}) + b"\n"
-                return
-            if delay > 0 and index:
-                time.sleep(delay)
-            yield self._chunk(piece)
-        if stop_at == 0:  # nothing streamed before the fault
-            if disconnect:
-                raise Disconnect
-            yield dumps({"error": STREAM_ERROR}) + b"\n"
-            return
-        yield self._last_chunk()
-
-    # OpenAI-compatible ------------------------------------------------------------------
-
-    def _finish_reason(self) -> str:
-        return "tool_calls" if self.tool_calls else self.done_reason
-
-    def _usage(self) -> dict[str, int]:
-        prompt, completion = self.stats["prompt_eval_count"], self.stats["eval_count"]
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
-
-    def _openai_body(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": self.text}
-        if self.tool_calls:
-            message["tool_calls"] = self.tool_calls
-        return {
-            "id": self.completion_id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": "fp_ollama",
-            "choices": [{"index": 0, "message": message, "finish_reason": self._finish_reason()}],
-            "usage": self._usage(),
-        }
-
-    def _sse(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
-        body: dict[str, Any] = {
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": "fp_ollama",
-            "choices": choices,
-        }
-        if usage is not None:
-            body["usage"] = usage
-        return b"data: " + dumps(body) + b"\n\n"
-
-    def _openai_stream(self, mid_error: bool, disconnect: bool) -> Iterator[bytes]:
-        if self.tool_calls:
-            delta = {"role": "assistant", "content": "", "tool_calls": self.tool_calls}
-            yield self._sse([{"index": 0, "delta": delta, "finish_reason": None}])
-        stop_at = len(self.pieces) // 2 if (mid_error or disconnect) else -1
-        for index, piece in enumerate(self.pieces):
-            if index == stop_at:
-                if disconnect:
-                    raise Disconnect
-                error = {"message": STREAM_ERROR, "type": "api_error", "param": None, "code": None}
-                yield b"data: " + dumps({"error": error}) + b"\n\n"
-                return
-            if self.chunk_delay > 0 and index:
-                time.sleep(self.chunk_delay)
-            delta = {"role": "assistant", "content": piece}
-            yield self._sse([{"index": 0, "delta": delta, "finish_reason": None}])
-        final = {"role": "assistant", "content": ""}
-        yield self._sse([{"index": 0, "delta": final, "finish_reason": self._finish_reason()}])
-        if self.include_usage:
-            yield self._sse([], self._usage())
-        yield b"data: [DONE]\n\n"
-
-
 def _as_json(answer: answers.Answer, max_tokens: int | None) -> answers.Answer:
     """``format: "json"`` (or a schema): the answer wrapped in a JSON object."""
     pieces = answers.tokenize(dumps({"answer": answer.text}).decode())
     if max_tokens and 0 < max_tokens < len(pieces):
         return answers.Answer(tuple(pieces[:max_tokens]), "length")
     return answers.Answer(tuple(pieces), answer.done_reason)
-
-
-def _content(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # OpenAI content parts
-        return " ".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
-    return ""
-
-
-def _int(value: Any, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(400, f"invalid {name}: {value!r}") from None
-
-
-def _keep_alive_seconds(value: Any) -> float:
-    """Ollama's ``keep_alive``: seconds, or a Go duration such as ``5m``; default 5 minutes."""
-    if value is None or value == "":
-        return 300.0
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else 10 * 365 * 86400.0
-    text = str(value).strip()
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for suffix in ("ms", "s", "m", "h"):
-        if text.endswith(suffix):
-            try:
-                number = float(text[: -len(suffix)])
-            except ValueError:
-                return 300.0
-            return number * units[suffix] if number >= 0 else 10 * 365 * 86400.0
-    try:
-        return max(float(text), 0.0)
-    except ValueError:
-        return 300.0
-
-
-def _tool_calls(tools: Any, prompt: str, openai: bool) -> list[dict[str, Any]] | None:
-    """Calls the first tool, filling its required arguments from the prompt."""
-    if not isinstance(tools, list) or not tools or not isinstance(tools[0], dict):
-        return None
-    function = tools[0].get("function") or {}
-    name = function.get("name")
-    if not name:
-        return None
-    params = (function.get("parameters") or {}).get("properties") or {}
-    # Proper nouns make plausible arguments ("weather in Paris" -> "Paris").
-    words = [
-        w.strip(".,!?;:'\"") for i, w in enumerate(prompt.split()) if i > 0 and w[:1].isupper()
-    ] or ["value"]
-    arguments: dict[str, Any] = {}
-    for key, spec in params.items():
-        kind = (spec or {}).get("type") if isinstance(spec, dict) else None
-        if isinstance(spec, dict) and spec.get("enum"):
-            arguments[key] = spec["enum"][0]
-        elif kind in ("integer", "number"):
-            arguments[key] = 1
-        elif kind == "boolean":
-            arguments[key] = True
-        else:
-            arguments[key] = words[len(arguments) % len(words)]
-    if openai:
-        call = {
-            "id": "call_sim0",
-            "index": 0,
-            "type": "function",
-            "function": {"name": name, "arguments": dumps(arguments).decode()},
-        }
-        return [call]
-    return [{"function": {"name": name, "arguments": arguments}}]
 
 
 _ROUTES = {
