@@ -130,12 +130,25 @@ class LLMCall:
         if self.route.body != BODY_EMBED:
             attrs[sc.FEATURE_PROMPT_CHARS] = info.prompt_chars
         if info.input_messages is not None:
-            attrs[sc.GEN_AI_INPUT_MESSAGES] = self._clip(orjson.dumps(info.input_messages).decode())
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = self._messages_json(info.input_messages, None)
         return attrs
 
-    def _clip(self, text: str) -> str:
-        limit = self.telemetry.settings.capture_content_max_length
-        return text if len(text) <= limit else text[:limit]
+    def _messages_json(self, messages: list[dict[str, str]], finish_reason: str | None) -> str:
+        """GenAI semconv message JSON; the text, not the JSON, is cut to the length limit,
+        so the attribute always parses."""
+        budget = self.telemetry.settings.capture_content_max_length
+        found: list[dict[str, Any]] = []
+        for message in messages:
+            text = message["content"][: max(budget, 0)]
+            budget -= len(text)
+            item: dict[str, Any] = {
+                "role": message["role"],
+                "parts": [{"type": "text", "content": text}],
+            }
+            if finish_reason is not None:
+                item["finish_reason"] = finish_reason
+            found.append(item)
+        return orjson.dumps(found).decode()
 
     # --- exits -----------------------------------------------------------------------------
 
@@ -201,7 +214,7 @@ class LLMCall:
             )
             sink: TextSink | None = features
             if features is not None and settings.capture_content:
-                sink = _CapturedText(features)
+                sink = _CapturedText(features, settings.capture_content_max_length)
             summary = parse_body(self.route, head, sink)
             if tail:
                 # The tail's first line may be cut; it parses as malformed and is ignored.
@@ -312,8 +325,8 @@ class LLMCall:
         if isinstance(features, ResponseFeatures) and summary.chunks:
             attrs.update(features.attributes(summary.done_reason))
         if isinstance(sink, _CapturedText):
-            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = self._clip(
-                orjson.dumps([{"role": "assistant", "content": sink.text()}]).decode()
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = self._messages_json(
+                [{"role": "assistant", "content": sink.text()}], summary.done_reason
             )
         if error_type is not None:
             attrs[sc.ERROR_TYPE] = error_type
@@ -391,7 +404,7 @@ class _CapturedText:
 
     __slots__ = ("_kept", "_limit", "_parts", "features")
 
-    def __init__(self, features: ResponseFeatures, limit: int = 1 << 20) -> None:
+    def __init__(self, features: ResponseFeatures, limit: int) -> None:
         self.features = features
         self._parts: list[str] = []
         self._kept = 0
