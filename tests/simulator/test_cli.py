@@ -5,40 +5,19 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import ollama
 import pytest
 
-from tests.support.net import free_port, wait_for_port
-from tests.support.ollama_server import RECORDINGS_DIR, get_faults
+from tests.support.ollama_server import RECORDINGS_DIR, get_faults, running_simulator_process
 
 CLI = str(Path(sys.executable).with_name("otel-taskmaster"))
 MESSAGES = [{"role": "user", "content": "What does a span processor do?"}]
 
 
-@contextmanager
-def _simulate(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [CLI, "simulate", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-
-
 def test_cli_serves_chat_and_stops_cleanly_on_sigterm() -> None:
-    with _simulate("--fast") as (url, process):
+    with running_simulator_process("--fast") as (url, process):
         answer = ollama.Client(host=url).chat(model="llama3.2", messages=MESSAGES)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
@@ -50,7 +29,9 @@ def test_cli_serves_chat_and_stops_cleanly_on_sigterm() -> None:
 
 
 def test_cli_fault_flags_are_live_and_visible_on_the_control_endpoint() -> None:
-    with _simulate("--fast", "--fault", "refusal", "--fault", "slow_chunk=0.001") as (url, _):
+    with running_simulator_process(
+        "--fast", "--fault", "refusal", "--fault", "slow_chunk=0.001"
+    ) as (url, _):
         answer = ollama.Client(host=url).chat(model="llama3.2", messages=MESSAGES)
         faults = get_faults(url)
 
@@ -59,7 +40,7 @@ def test_cli_fault_flags_are_live_and_visible_on_the_control_endpoint() -> None:
 
 
 def test_cli_models_flag_limits_the_catalog() -> None:
-    with _simulate("--fast", "--model", "tinyllama") as (url, _):
+    with running_simulator_process("--fast", "--model", "tinyllama") as (url, _):
         client = ollama.Client(host=url)
         names = [m.model for m in client.list().models]
         with pytest.raises(ollama.ResponseError):
@@ -69,7 +50,7 @@ def test_cli_models_flag_limits_the_catalog() -> None:
 
 
 def test_cli_replays_cassettes() -> None:
-    with _simulate("--replay", str(RECORDINGS_DIR)) as (url, _):
+    with running_simulator_process("--replay", str(RECORDINGS_DIR)) as (url, _):
         parts = list(
             ollama.Client(host=url).generate(
                 model="gemma3:1b", prompt="Tell me a joke about OpenTelemetry", stream=True

@@ -16,7 +16,10 @@ calls use ``urllib`` (not httpx), so an httpx instrumentation under test never s
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +31,7 @@ from otel_taskmaster.simulator import SimulatorServer, make_server
 from otel_taskmaster.simulator.catalog import DEFAULT_MODELS
 from otel_taskmaster.simulator.replay import CASSETTE_HEADER
 from otel_taskmaster.simulator.simulated import CHUNKS_HEADER
+from tests.support.net import free_port, wait_for_port
 
 RECORDINGS_DIR = Path("/work/shared/fixtures/ollama-recordings")
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "read_http_chunks",
     "running_replay",
     "running_simulator",
+    "running_simulator_process",
     "set_faults",
 ]
 
@@ -95,6 +100,34 @@ def running_replay(
     )
     with _serving(server) as url:
         yield url
+
+
+@contextmanager
+def running_simulator_process(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``otel-taskmaster simulate --port <free> ARGS...`` as a subprocess; yields (url, process).
+
+    For benchmarks (the server's CPU stays out of the measured process: pass ``"--fast"``)
+    and end-to-end tests. Stopped with SIGTERM when the block ends.
+    """
+    port = free_port()
+    cli = str(Path(sys.executable).with_name("otel-taskmaster"))
+    process = subprocess.Popen(
+        [cli, "simulate", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _control(url: str, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
