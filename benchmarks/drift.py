@@ -14,7 +14,8 @@ observation, like the seed's middleware.
 
 Baselines are fitted by ``otel_taskmaster.drift.fit`` from an in-control reference sample of
 ``reference`` observations per replicate (the seed's rule gets the fitted mean), except rows
-marked "mean only", where our detector gets the mean and estimates the spread on line.
+marked "mean only" / "self-starting", where our detector gets only the mean (or no rate) and
+estimates the rest on line during the burn-in (a rare rate waits for 20 events).
 
 Streams: score-like N(0.85, 0.15^2) (not clipped); latency lognormal, median 1.2 s, sigma of
 ln 0.6; refusal Bernoulli(0.05). Prints a Markdown table and the cost per observation.
@@ -75,6 +76,8 @@ class Stream:
 STREAMS = [
     Stream("score, stationary", "overall_quality", "gaussian", _score()),
     Stream("score, stationary (mean only)", "overall_quality", "gaussian", _score(), None, True),
+    Stream("latency, stationary (mean only)", "latency_seconds", "lognormal", _latency(), None,
+           True),
     Stream("score, mean -0.25 sigma", "overall_quality", "gaussian", _score(), _score(0.25)),
     Stream("score, mean -0.5 sigma", "overall_quality", "gaussian", _score(), _score(0.5)),
     Stream("score, mean -1 sigma", "overall_quality", "gaussian", _score(), _score(1.0)),
@@ -87,6 +90,8 @@ STREAMS = [
     Stream("latency, 5% of requests x5", "latency_seconds", "lognormal", _latency(),
            _latency(tail_share=0.05)),
     Stream("refusal, stationary", "refusal", "bernoulli", _refusal(REFUSAL_RATE)),
+    Stream("refusal, stationary (self-starting rate)", "refusal", "bernoulli",
+           _refusal(REFUSAL_RATE), None, True),
     Stream("refusal, 5% -> 10%", "refusal", "bernoulli", _refusal(REFUSAL_RATE),
            _refusal(2 * REFUSAL_RATE)),
 ]  # fmt: skip
@@ -130,7 +135,7 @@ def _run(stream: Stream, rep: int, seed: int, args: argparse.Namespace) -> tuple
     baseline = fit([(stream.metric, "m", v) for v in reference], kinds={stream.metric: stream.kind})
     fitted = baseline.entry(stream.metric)
     assert fitted is not None
-    if stream.mean_only:
+    if stream.mean_only:  # the seed's way: a mean, no spread (for a rate: nothing at all)
         fitted = BaselineEntry(stream.metric, stream.kind, mean=fitted.mean)
     ours = DetectorSet(fitted, warmup=args.burn_in)
     seed_rule = SeedRule(math.fsum(reference) / len(reference))

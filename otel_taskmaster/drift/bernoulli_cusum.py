@@ -9,7 +9,7 @@ from otel_taskmaster.drift.base import ChangeDetector
 # In-control average run lengths the default thresholds aim for. The thresholds come from
 # ARL0 ~ (e**h - h - 1) / I0 (Wald's approximation without overshoot, which makes the real
 # ARL0 longer than the target); the benchmark measures the false alarms that result.
-DEFAULT_ARL0_WARNING = 4_000.0
+DEFAULT_ARL0_WARNING = 8_000.0
 DEFAULT_ARL0_CRITICAL = 20_000.0
 
 

@@ -9,7 +9,7 @@ from otel_taskmaster.drift.base import ChangeDetector
 # approximation (measured: 0.2-0.5 false alarms per 10,000), which leaves room in a
 # 1-per-10,000 budget for the scale detector beside it; a 1 sigma shift takes ~18 observations.
 DEFAULT_K = 0.375
-DEFAULT_H_WARNING = 9.0
+DEFAULT_H_WARNING = 10.0
 DEFAULT_H_CRITICAL = 12.0
 # One observation moves the sums by at most clip - k: a single wild value cannot raise an alarm.
 DEFAULT_CLIP = 4.0

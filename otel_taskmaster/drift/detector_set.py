@@ -7,7 +7,9 @@
 The set's level is the highest level of its detectors. A baseline entry without ``std`` (or
 ``mean``, or ``rate``) is self-starting: the first ``warmup`` observations estimate what is
 missing (Welford's running moments, O(1) memory) and raise no alarm; a given ``mean`` is kept,
-so an offset from it is detected as drift. Spreads are floored at ``min_std`` so that a metric
+so an offset from it is detected as drift. A self-started rate waits for 20 events (at most
+ten times ``warmup`` trials), since a 1% rate estimated from 500 trials is too rough to
+watch for a doubling. Spreads are floored at ``min_std`` so that a metric
 that was constant in the reference period cannot alarm on one odd value.
 """
 
@@ -26,6 +28,10 @@ DEFAULT_WARMUP = 500
 DEFAULT_MIN_STD = 0.01
 # A rate fitted as 0 (no refusals in the reference period) still needs a p0 to double.
 MIN_RATE = 0.001
+# A self-started rate comes from at least this many events (relative error ~22%)...
+MIN_WARMUP_EVENTS = 20
+# ...unless the warm-up has run this many times its nominal length.
+MAX_WARMUP_FACTOR = 10
 # The "current value" reported beside an alert: an exponential average over ~100 observations,
 # the seed's window length, kept in O(1).
 _EWMA_ALPHA = 2.0 / 101.0
@@ -131,6 +137,11 @@ class DetectorSet:
         if self._w_n < self.warmup:
             return
         if self._bernoulli:
+            # A rare event needs more than `warmup` trials for a usable rate: wait for
+            # MIN_WARMUP_EVENTS of them, up to MAX_WARMUP_FACTOR * warmup trials.
+            events = self._w_mean * self._w_n
+            if events < MIN_WARMUP_EVENTS - 0.5 and self._w_n < MAX_WARMUP_FACTOR * self.warmup:
+                return
             self.rate = self._w_mean
         else:
             if self.mean is None:

@@ -10,7 +10,7 @@ from otel_taskmaster.drift.base import ChangeDetector
 # observation and h = 40 gives an in-control ARL above 50,000 (measured in the benchmark);
 # a doubled variance drifts +0.614 per observation, so it is caught in about 70.
 DEFAULT_RATIO = 2.0
-DEFAULT_H_WARNING = 28.0
+DEFAULT_H_WARNING = 30.0
 DEFAULT_H_CRITICAL = 40.0
 # z**2 is clipped at clip**2: one wild value moves the sum by at most 16 - k.
 DEFAULT_CLIP = 4.0

@@ -11,7 +11,7 @@ from otel_taskmaster.drift.bernoulli_cusum import BernoulliCusum, threshold_for_
 DEFAULT_TAIL_Z = 2.326
 DEFAULT_RATIO = 4.0
 # Runs beside a mean and a scale CUSUM, so it takes a smaller share of the false-alarm budget.
-DEFAULT_ARL0_WARNING = 8_000.0
+DEFAULT_ARL0_WARNING = 15_000.0
 DEFAULT_ARL0_CRITICAL = 50_000.0
 
 

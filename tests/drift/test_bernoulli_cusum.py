@@ -16,7 +16,7 @@ def _yes_no(rng: random.Random, *segments: tuple[int, float]) -> list[float]:
 
 def test_refusal_rate_doubling_detected_at_pinned_indices(rng, events):
     stream = _yes_no(rng, (500, 0.05), (1000, 0.10))
-    assert events(BernoulliCusum(p0=0.05), stream) == {"warning": [578], "drift": [704]}
+    assert events(BernoulliCusum(p0=0.05), stream) == {"warning": [586], "drift": [704]}
 
 
 def test_a_falling_rate_is_not_flagged(rng, events):
@@ -58,7 +58,7 @@ def test_tail_of_slow_requests_detected_at_pinned_indices(rng, events):
     stream = [rng.gauss(0.0, 0.6) for _ in range(300)]
     stream += [rng.gauss(0.0, 0.6) + (math.log(5) if rng.random() < 0.05 else 0.0)
                for _ in range(1000)]  # fmt: skip
-    assert events(TailCusum(mean=0.0, std=0.6), stream) == {"warning": [422], "drift": [512]}
+    assert events(TailCusum(mean=0.0, std=0.6), stream) == {"warning": [438], "drift": [512]}
 
 
 def test_tail_detector_quiet_on_a_long_stationary_stream(rng, events):

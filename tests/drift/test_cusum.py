@@ -26,7 +26,7 @@ def test_detects_up_then_rearms_and_detects_down(gauss_stream):
             found["drift"].append((i, detector.direction))
         if i in (299, 599):
             states.append(detector.state)
-    assert found == {"warning": [209, 608], "drift": [(212, 1), (618, -1)]}
+    assert found == {"warning": [210, 610], "drift": [(212, 1), (618, -1)]}
     # Critical while the shift lasts, back to ok once the statistic decays below re-arm.
     assert states == [2, 0]
 
