@@ -96,6 +96,29 @@ _GENAI_TOKEN_TYPE = semconv.GEN_AI_TOKEN_TYPE.replace(".", "_")
 # The overall score is the EWMA level the seed's QualityDrift alert meant to read.
 OVERALL_QUALITY = "overall_quality"
 
+# Availability SLO: share of requests that succeed over 30 days. The burn-rate alerts follow
+# the multi-window, multi-burn-rate pattern: a long window proves the budget is really being
+# spent, a short one that it still is (so the alert resolves soon after the fix).
+SLO_TARGET = 0.99
+ERROR_BUDGET = round(1 - SLO_TARGET, 6)
+FAST_BURN = 14.4  # 2% of a 30-day budget in 1 hour
+SLOW_BURN = 6.0  # 5% of a 30-day budget in 6 hours
+ERROR_RATIO_WINDOWS = ("5m", "30m", "1h", "6h")
+
+
+def _burn(long: str, short: str, factor: float) -> str:
+    threshold = round(factor * ERROR_BUDGET, 6)
+    return (
+        f"taskmaster:request_errors:ratio_rate{long} > {threshold}\n"
+        f"and\n"
+        f"taskmaster:request_errors:ratio_rate{short} > {threshold}"
+    )
+
+
+def _ratio(numerator: str, denominator: str) -> str:
+    return f"{numerator}\n/\n{denominator}"
+
+
 ALERT_RULES: list[AlertRule] = [
     # Seed: histogram_quantile over un-aggregated rate() gives one quantile per replica and
     # drops nothing; summing the buckets by le first gives the fleet's P95 per endpoint.
@@ -187,6 +210,38 @@ ALERT_RULES: list[AlertRule] = [
             "summary": "No requests received",
             "description": "{{ $labels.job }} has not received any requests in 10 minutes",
             "runbook": "Check client connectivity and load balancer health",
+        },
+    ),
+    AlertRule(
+        name="TaskMasterErrorBudgetBurnFast",
+        description="Failures are spending the 30-day error budget 14.4 times too fast",
+        condition=_burn("1h", "5m", FAST_BURN),
+        severity=Severity.CRITICAL,
+        for_duration="2m",
+        annotations={
+            "summary": "Error budget burning fast",
+            "description": (
+                "{{ $value | humanizePercentage }} of {{ $labels.job }} requests failed in the "
+                f"last hour; at this rate the {SLO_TARGET:.0%} availability SLO's 30-day "
+                "budget is gone in about 2 days"
+            ),
+            "runbook": "Check model health and review error logs; roll back recent changes",
+        },
+    ),
+    AlertRule(
+        name="TaskMasterErrorBudgetBurnSlow",
+        description="Failures are spending the 30-day error budget 6 times too fast",
+        condition=_burn("6h", "30m", SLOW_BURN),
+        severity=Severity.WARNING,
+        for_duration="15m",
+        annotations={
+            "summary": "Error budget burning",
+            "description": (
+                "{{ $value | humanizePercentage }} of {{ $labels.job }} requests failed in the "
+                f"last 6 hours; at this rate the {SLO_TARGET:.0%} availability SLO's 30-day "
+                "budget is gone in 5 days"
+            ),
+            "runbook": "Find the failing model, prompt or client; fix it before the budget is gone",
         },
     ),
     AlertRule(
@@ -290,23 +345,22 @@ ALERT_RULES: list[AlertRule] = [
 ]
 
 
-def _ratio(numerator: str, denominator: str) -> str:
-    return f"{numerator}\n/\n{denominator}"
-
-
 RECORDING_RULES: list[RecordingRule] = [
     RecordingRule(
         "taskmaster:requests:rate5m",
         f"sum by (job, endpoint, status) (rate({_REQUESTS}[5m]))",
         "Requests per second across replicas, by endpoint and status",
     ),
-    RecordingRule(
-        "taskmaster:request_errors:ratio_rate5m",
-        _ratio(
-            f'sum by (job) (rate({_REQUESTS}{{status="{semconv.STATUS_ERROR}"}}[5m]))',
-            f"sum by (job) (rate({_REQUESTS}[5m]))",
-        ),
-        "Share of failed requests across replicas",
+    *(
+        RecordingRule(
+            f"taskmaster:request_errors:ratio_rate{window}",
+            _ratio(
+                f'sum by (job) (rate({_REQUESTS}{{status="{semconv.STATUS_ERROR}"}}[{window}]))',
+                f"sum by (job) (rate({_REQUESTS}[{window}]))",
+            ),
+            f"Share of failed requests across replicas over {window}",
+        )
+        for window in ERROR_RATIO_WINDOWS
     ),
     RecordingRule(
         "taskmaster:request_latency_seconds:p95_5m",

@@ -109,7 +109,7 @@ def test_seed_thresholds_are_kept() -> None:
     assert "increase(taskmaster_requests_total[10m])" in by_name["TaskMasterNoRequests"]
 
 
-def test_llm_alerts_cover_ttft_drift_export_and_instrumentation() -> None:
+def test_added_alerts_cover_ttft_drift_slo_export_and_instrumentation() -> None:
     exprs = " ".join(rule.expr for rule in ALERT_RULES)
     for metric in (
         "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
@@ -117,6 +117,7 @@ def test_llm_alerts_cover_ttft_drift_export_and_instrumentation() -> None:
         "taskmaster_telemetry_export_failures_total",
         "taskmaster_instrumentation_errors_total",
         "taskmaster:response_quality:ratio_1h_1w",
+        "taskmaster:request_errors:ratio_rate1h",  # SLO burn rate
     ):
         assert metric in exprs
 
