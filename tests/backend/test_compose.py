@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -23,15 +22,6 @@ from backend_sources import (
 
 from tests.support.prometheus import PROMTOOL_BINARY
 
-# The Compose Specification schema as the `dclint` npm package ships it; the test setup
-# installs it with: npm install --no-save --prefix .venv/npm dclint@3.1.0
-COMPOSE_SCHEMA = Path(
-    os.environ.get(
-        "COMPOSE_SCHEMA",
-        REPO_ROOT / ".venv" / "npm" / "node_modules" / "dclint" / "schemas" / "compose.schema.json",
-    )
-)
-AMTOOL_BINARY = os.environ.get("AMTOOL_BINARY", "/usr/bin/amtool")
 _ENV_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:-[^}]*)?\}$")
 
 
@@ -45,24 +35,24 @@ def services(compose: dict) -> dict[str, dict]:
     return compose["services"]
 
 
-def _schema() -> dict:
-    assert COMPOSE_SCHEMA.is_file(), (
-        f"{COMPOSE_SCHEMA} missing: npm install --no-save --prefix .venv/npm dclint@3.1.0"
-    )
-    return json.loads(COMPOSE_SCHEMA.read_text())
+@pytest.fixture(scope="module")
+def schema(compose_schema_path: Path) -> dict:
+    """The Compose Specification schema as the ``dclint`` npm package ships it."""
+    return json.loads(compose_schema_path.read_text())
 
 
-def test_compose_file_validates_against_the_compose_specification(compose: dict) -> None:
-    schema = _schema()
+def test_compose_file_validates_against_the_compose_specification(
+    compose: dict, schema: dict
+) -> None:
     assert schema["title"] == "Compose Specification"
     jsonschema.Draft7Validator(schema).validate(compose)
 
 
-def test_the_schema_check_rejects_an_invalid_service(compose: dict) -> None:
+def test_the_schema_check_rejects_an_invalid_service(compose: dict, schema: dict) -> None:
     broken = json.loads(json.dumps(compose))
     broken["services"]["prometheus"]["depends_on"] = 5
     broken["services"]["grafana"]["portz"] = ["3000"]
-    errors = list(jsonschema.Draft7Validator(_schema()).iter_errors(broken))
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(broken))
     assert len(errors) == 2
 
 
@@ -191,9 +181,11 @@ def test_prometheus_config_passes_promtool() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_alertmanager_config_passes_amtool_and_is_mounted(services: dict[str, dict]) -> None:
+def test_alertmanager_config_passes_amtool_and_is_mounted(
+    services: dict[str, dict], amtool: Path
+) -> None:
     result = subprocess.run(
-        [AMTOOL_BINARY, "check-config", str(ALERTMANAGER_CONFIG)],
+        [str(amtool), "check-config", str(ALERTMANAGER_CONFIG)],
         capture_output=True,
         text=True,
         timeout=60,
