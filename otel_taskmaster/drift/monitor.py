@@ -111,9 +111,10 @@ class DriftMonitor:
                 series = self._series_for(metric, model)
                 if series is None:
                     return
+            # The lock keeps a series' sums consistent when spans end on several threads.
             with self._lock:
                 series.update(value)
-                rose = series.rose
+                rose = series._rose
             if rose:
                 self._alert(metric, series, rose, span_context)
         except Exception:

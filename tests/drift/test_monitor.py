@@ -110,9 +110,7 @@ def test_injected_degradation_raises_status_counts_alerts_and_logs_on_the_trace(
     }
 
 
-def test_log_record_carries_the_trace_id_of_the_triggering_span(
-    reader, drift_logger, log_exporter
-):
+def test_log_record_carries_the_trace_id_of_the_triggering_span(reader, drift_logger, log_exporter):
     monitor = _monitor(reader, drift_logger)
     tracer = TracerProvider().get_tracer("test")
     contexts = []
@@ -181,9 +179,8 @@ def test_metrics_without_a_baseline_are_ignored(reader, drift_logger):
 
 
 def test_per_model_entry_wins_over_the_pooled_one(reader, drift_logger):
-    baseline = Baseline(
-        [BaselineEntry("q", mean=0.9, std=0.05), BaselineEntry("q", model="small", mean=0.5, std=0.05)]
-    )
+    pooled = BaselineEntry("q", mean=0.9, std=0.05)
+    baseline = Baseline([pooled, BaselineEntry("q", model="small", mean=0.5, std=0.05)])
     monitor = _monitor(reader, drift_logger, baseline=baseline)
     for _ in range(100):
         monitor.observe("q", "small", 0.5)
