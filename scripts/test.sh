@@ -19,7 +19,7 @@ step() {
 step "ruff check" .venv/bin/ruff check .
 step "ruff format --check" .venv/bin/ruff format --check .
 step "mypy (package)" .venv/bin/mypy
-step "mypy (examples)" .venv/bin/mypy examples
+step "mypy (examples, scripts)" .venv/bin/mypy examples scripts
 # A hard ceiling so a stuck test can never hang CI; the tests use their own timeouts too.
 step "pytest" timeout --kill-after=30 "${TASKMASTER_TEST_TIMEOUT:-3000}" \
     .venv/bin/pytest -q -ra "$@"
