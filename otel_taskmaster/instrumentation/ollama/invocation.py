@@ -215,9 +215,15 @@ class LLMCall:
             sink: TextSink | None = features
             if features is not None and settings.capture_content:
                 sink = _CapturedText(features, settings.capture_content_max_length)
-            summary = parse_body(self.route, head, sink)
-            if tail:
-                # The tail's first line may be cut; it parses as malformed and is ignored.
+            if not tail:
+                summary = parse_body(self.route, head, sink)
+            elif self.route.body == BODY_EMBED:
+                # Its scalar fields are found by pattern, wherever they sit.
+                summary = parse_body(self.route, head + b"\n" + tail, sink)
+            else:
+                # A huge stream: the head up to its last whole line, then the final chunk
+                # from the tail.
+                summary = parse_body(self.route, head[: head.rfind(b"\n") + 1], sink)
                 _merge_tail(summary, parse_body(self.route, tail, None))
             parsed = True
             if summary.malformed:

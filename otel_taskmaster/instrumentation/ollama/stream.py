@@ -1,7 +1,7 @@
 """Byte-stream wrappers that watch a streamed response go past and end its span once.
 
 Each chunk is handed to the app as soon as it arrives; the wrapper only keeps a reference
-to it (bounded: past ``max_bytes`` only the last few chunks, which hold the final
+to it (bounded: past ``max_bytes`` only the last ``TAIL_BYTES``, which hold the final
 ``done`` object, are kept). The body is parsed once at the end. Every way out of the
 stream (exhausted, ``break``/``close()``, garbage collection, cancellation, an error
 mid-way) goes through the call's single ``finish``.
@@ -19,18 +19,33 @@ import httpx
 if TYPE_CHECKING:
     from otel_taskmaster.instrumentation.ollama.invocation import LLMCall
 
-_TAIL_CHUNKS = 8
+# Bytes kept past the head limit. The final chunk must fit whole: /api/generate's carries
+# the "context" token ids, some kilobytes for a long conversation.
+TAIL_BYTES = 1024 * 1024
 
 
 class _Observed:
     """What both wrappers keep while the stream runs."""
 
-    __slots__ = ("_call", "_chunks", "_first_chunk_ns", "_kept", "_max_bytes", "_tail")
+    __slots__ = (
+        "_aligned",
+        "_call",
+        "_chunks",
+        "_dropped",
+        "_first_chunk_ns",
+        "_kept",
+        "_max_bytes",
+        "_tail",
+        "_tail_bytes",
+    )
 
     def __init__(self, call: LLMCall, max_bytes: int) -> None:
         self._call = call
         self._chunks: list[bytes] = []
-        self._tail: deque[bytes] = deque(maxlen=_TAIL_CHUNKS)
+        self._tail: deque[bytes] = deque()
+        self._tail_bytes = 0
+        self._dropped = False  # some chunks between head and tail were let go
+        self._aligned = True  # the tail starts at a line start
         self._kept = 0
         self._max_bytes = max_bytes
         self._first_chunk_ns = 0
@@ -41,11 +56,26 @@ class _Observed:
         if self._kept < self._max_bytes:
             self._chunks.append(chunk)
             self._kept += len(chunk)
-        else:
-            self._tail.append(chunk)
+            return
+        tail = self._tail
+        tail.append(chunk)
+        self._tail_bytes += len(chunk)
+        while self._tail_bytes - len(tail[0]) >= TAIL_BYTES:
+            dropped = tail.popleft()
+            self._tail_bytes -= len(dropped)
+            self._dropped = True
+            self._aligned = dropped.endswith(b"\n")
 
     def _body(self) -> tuple[bytes, bytes]:
-        return b"".join(self._chunks), b"".join(self._tail)
+        """(head, tail): the whole body and b"" while nothing was let go; else the head and
+        the tail from its first whole line on."""
+        head = b"".join(self._chunks)
+        tail = b"".join(self._tail)
+        if not self._dropped:
+            return head + tail, b""
+        if not self._aligned:
+            tail = tail[tail.find(b"\n") + 1 :]
+        return head, tail
 
     def _end(self, error: BaseException | None = None, abandoned: bool = False) -> None:
         call = self._call
