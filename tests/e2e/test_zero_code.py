@@ -535,3 +535,19 @@ def test_backend_down_gets_502_and_is_counted_as_an_error(
         result = _run_traffic(app, "--requests", "2", "--stream-every", "2")
         assert result.returncode == 1
         assert "status:   502=2" in result.stdout
+
+
+def test_content_capture_opt_in_puts_the_prompt_on_the_genai_span(
+    simulator: SimulatorProcess, launch_app: LaunchApp
+) -> None:
+    # The positive control of the no-prompt-text test: the same check does see text when asked.
+    with OtlpReceiver() as receiver:
+        env = app_environ(
+            simulator.url,
+            receiver.endpoint,
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
+        )
+        app = launch_app(env)
+        assert post_task(app, f"Plan a review {SECRET}")["tokens_out"] > 0
+        (span,) = receiver.wait_for(_at_least(1))
+        assert SECRET in json.dumps(span.attributes[sc.GEN_AI_INPUT_MESSAGES])
