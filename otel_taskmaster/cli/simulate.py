@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from typing import Any
 
 from otel_taskmaster.simulator.catalog import DEFAULT_MODELS
@@ -119,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     mode = f"replaying {args.replay}" if args.replay else "simulating Ollama"
     active = ", ".join(f"{k}={v}" for k, v in faults.active().items()) or "none"
     print(f"otel-taskmaster simulate: {mode} on {server.url} (faults: {active})", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
+    if threading.current_thread() is threading.main_thread():  # signals only go there
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
