@@ -214,9 +214,14 @@ def _embedding(text: str, model: str, dimensions: int, normalize: bool) -> tuple
     return tuple(values)
 
 
-def token_ids(pieces: tuple[str, ...] | list[str], *, model: str) -> list[int]:
+def token_ids(pieces: tuple[str, ...], *, model: str) -> list[int]:
     """Stable fake token ids (for ``/api/generate``'s ``context``)."""
-    return [
+    return list(_token_ids(pieces, model))
+
+
+@lru_cache(maxsize=256)
+def _token_ids(pieces: tuple[str, ...], model: str) -> tuple[int, ...]:
+    return tuple(
         int.from_bytes(hashlib.blake2b(f"{model}\x1f{p}".encode(), digest_size=4).digest()) % 128000
         for p in pieces
-    ]
+    )

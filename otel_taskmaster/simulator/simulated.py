@@ -314,7 +314,7 @@ class Simulator:
             context=answers.token_ids(pieces, model=info.name) if kind == "generate" else None,
             first_delay=(load + prompt_ns) / 1e9 * self.time_scale,
             chunk_delay=per_token_ns / 1e9 * self.time_scale + faults.slow_chunk,
-            include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
+            include_usage=_include_usage(request.get("stream_options")),
             completion_id=f"chatcmpl-{self._next_id()}",
         )
         if not stream:
@@ -398,6 +398,10 @@ class Simulator:
         with self._lock:
             self._ids += 1
             return self._ids
+
+
+def _include_usage(stream_options: Any) -> bool:
+    return isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
 
 
 def _as_json(answer: answers.Answer, max_tokens: int | None) -> answers.Answer:
