@@ -24,6 +24,7 @@ import pytest
 from otel_taskmaster import semconv as sc
 from tests.e2e.processes import ROOT, AppProcess, SimulatorProcess, app_environ
 from tests.support.net import free_port
+from tests.support.ollama_server import clear_faults, set_faults
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.prometheus import Prometheus, running_prometheus
 
@@ -112,6 +113,13 @@ def prometheus(scenario: Scenario) -> Iterator[Prometheus]:
 
 def _our_genai_spans(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
     return [s for s in spans if s.scope == OUR_SCOPE]
+
+
+def _is_llm_call_span(span: ReceivedSpan) -> bool:
+    """A span for one Ollama call, from our instrumentor or any other GenAI instrumentation."""
+    operation = span.attributes.get(sc.GEN_AI_OPERATION_NAME)
+    llm_operations = (sc.OPERATION_CHAT, sc.OPERATION_TEXT_COMPLETION, sc.OPERATION_EMBEDDINGS)
+    return operation in llm_operations or span.name.startswith("ollama.")
 
 
 def _at_least(count: int, scope: str = OUR_SCOPE) -> Callable[[OtlpReceiver], list[ReceivedSpan]]:
@@ -276,11 +284,7 @@ def test_otlp_traces_have_one_genai_span_per_request(scenario: Scenario) -> None
         assert span.resource["service.name"] == "taskmaster"
     # Each request is one trace; no other instrumentation adds a second GenAI span to it.
     spans = receiver.spans()
-    genai_per_trace = Counter(
-        s.trace_id
-        for s in spans
-        if sc.GEN_AI_OPERATION_NAME in s.attributes or s.name.startswith("ollama.")
-    )
+    genai_per_trace = Counter(s.trace_id for s in spans if _is_llm_call_span(s))
     assert sorted(genai_per_trace.values()) == [1] * total
     streamed = [s for s in ours if s.attributes.get(sc.GEN_AI_REQUEST_STREAM)]
     assert len(streamed) == STREAMED_REQUESTS
@@ -551,3 +555,43 @@ def test_content_capture_opt_in_puts_the_prompt_on_the_genai_span(
         assert post_task(app, f"Plan a review {SECRET}")["tokens_out"] > 0
         (span,) = receiver.wait_for(_at_least(1))
         assert SECRET in json.dumps(span.attributes[sc.GEN_AI_INPUT_MESSAGES])
+
+
+@pytest.fixture
+def faulty(simulator: SimulatorProcess) -> Iterator[SimulatorProcess]:
+    """The shared simulator, with every fault switched off again afterwards."""
+    try:
+        yield simulator
+    finally:
+        clear_faults(simulator.url)
+
+
+def test_ollama_errors_get_502_and_a_dropped_stream_ends_its_span_once(
+    faulty: SimulatorProcess, launch_app: LaunchApp
+) -> None:
+    with OtlpReceiver() as receiver:
+        app = launch_app(app_environ(faulty.url, receiver.endpoint))
+        set_faults(faulty.url, errors=1.0)
+        for stream in (False, True):
+            payload = {"prompt": "anything", "stream": stream}
+            response = httpx.post(f"{app.url}/v1/tasks", json=payload, timeout=30)
+            assert response.status_code == 502
+            assert response.json()["error"]
+        clear_faults(faulty.url)
+        # A client that goes away after the first chunk of a slow stream.
+        set_faults(faulty.url, slow_chunk=0.2)
+        with (
+            httpx.Client(base_url=app.url, timeout=30) as client,
+            client.stream("POST", "/v1/tasks", json={"prompt": "a long plan", "stream": True}) as r,
+        ):
+            first = next(r.iter_lines())
+            assert "delta" in json.loads(first)
+        clear_faults(faulty.url)
+        assert post_task(app, "still serving?")["tokens_out"] > 0
+        # Four calls, four traces, one LLM span each, every one of them ended and exported.
+        ours = receiver.wait_for(_at_least(4), timeout=30)
+        time.sleep(1)
+        assert len(_our_genai_spans(receiver.spans())) == 4
+        per_trace = Counter(s.trace_id for s in receiver.spans() if _is_llm_call_span(s))
+        assert sorted(per_trace.values()) == [1, 1, 1, 1]
+        assert sum(1 for s in ours if s.status_code == 2) >= 2  # the two Ollama 500s
