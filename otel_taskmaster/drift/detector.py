@@ -90,7 +90,8 @@ class DriftDetector:
             baseline = baseline_metrics
         else:
             baseline = Baseline.from_seed(baseline_metrics)
-        self.baseline = baseline
+        # As in the seed: what the caller passed in.
+        self.baseline = baseline_metrics
         self.warning_threshold = warning_threshold
         self.critical_threshold = critical_threshold
         self.warmup = warmup

@@ -12,8 +12,9 @@
 Gauges are read at collection time, so an observation costs the detectors' arithmetic and
 nothing from the metrics SDK. Levels latch and re-arm as described in
 :mod:`otel_taskmaster.drift.base`: a critical series stays critical while the drift lasts and
-returns to 0 a few dozen observations after the metric is back to its baseline. To accept a
-new normal (a new model version), fit and load a new baseline.
+returns to 0 once its detectors have forgotten the evidence, tens (mean) to a couple of hundred
+(scale, rate) observations after the metric is back to its baseline. To accept a new normal
+(a new model version), fit and load a new baseline and build a new monitor.
 """
 
 from __future__ import annotations

@@ -73,9 +73,9 @@ def test_warning_threshold_silences_weak_evidence_of_a_small_change():
 
 
 def test_critical_threshold_escalates_a_large_change_seen_at_warning_level():
-    detector = DriftDetector({"q": {"mean": 1.0, "std": 1.0}}, critical_threshold=0.30)
-    for _ in range(3):
-        detector.record_metric("q", 4.5)  # statistic 3 x (4 - 0.375) = 10.9: warning level
+    detector = DriftDetector({"q": {"mean": 1.0, "std": 2.0}}, critical_threshold=0.30)
+    for _ in range(7):
+        detector.record_metric("q", 5.0)  # z = 2: mean CUSUM 7 x 1.625 = 11.4, warning level
     assert detector.state("q") == 1
     (alert,) = detector.check_drift()
     assert alert.severity == "critical"
@@ -107,3 +107,7 @@ def test_unknown_metrics_are_ignored_as_in_the_seed():
 def test_bad_thresholds_raise_value_error(warning, critical):
     with pytest.raises(ValueError):
         DriftDetector(SEED_BASELINE, warning_threshold=warning, critical_threshold=critical)
+
+
+def test_baseline_attribute_is_what_the_caller_passed():
+    assert DriftDetector(SEED_BASELINE).baseline is SEED_BASELINE
