@@ -439,3 +439,89 @@ def test_final_chunk_is_found_when_it_is_the_first_chunk_past_the_keep_limit(
     assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
     assert span.attributes["gen_ai.usage.output_tokens"] == 9
     assert "error.type" not in span.attributes
+
+
+async def test_async_break_and_collect_ends_span_once_as_abandoned(
+    instrument: Instrument, simulator: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> list[str]:
+        got: list[str] = []
+        stream = await ollama.AsyncClient(host=simulator).chat(
+            model="llama3.2", messages=MESSAGES, stream=True
+        )
+        async for part in stream:
+            got.append(part.message.content or "")
+            if len(got) == 2:
+                break
+        await stream.aclose()  # what the event loop's async-generator finalizer would do
+        return got
+
+    telemetry = await same_async_outcome(instrument, simulator, scenario)
+
+    span = ended_once(telemetry, caplog)
+    assert span.attributes["taskmaster.stream.abandoned"] is True
+    assert span.attributes["gen_ai.usage.output_tokens"] == 2
+
+
+async def test_async_response_dropped_without_close_ends_span_on_garbage_collection(
+    instrument: Instrument, simulator: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    telemetry = instrument(simulator)
+    client = httpx.AsyncClient()
+    request = client.build_request(
+        "POST", f"{simulator}/api/chat", json={"model": "llama3.2", "messages": MESSAGES}
+    )
+    response = await client.send(request, stream=True)
+    lines = response.aiter_lines()
+    await lines.__anext__()
+
+    del lines, response
+    gc.collect()
+    # Collected async generators are closed by tasks the event loop schedules.
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+    gc.collect()
+
+    span = ended_once(telemetry, caplog)
+    assert span.attributes["taskmaster.stream.abandoned"] is True
+    await client.aclose()
+
+
+async def test_async_disconnect_mid_stream_keeps_partial_tokens(
+    instrument: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[str] = []
+
+    async def scenario() -> None:
+        got.clear()
+        stream = await ollama.AsyncClient(host=url).generate(
+            model="llama3.2", prompt="hi", stream=True
+        )
+        async for part in stream:
+            got.append(part.response)
+
+    with running_simulator({"disconnect": 1.0}) as url:
+        telemetry = await same_async_outcome(instrument, url, scenario)
+
+    span = ended_once(telemetry, caplog)
+    assert span.attributes["error.type"] == "RemoteProtocolError"
+    assert span.attributes["gen_ai.usage.output_tokens"] == len(got) > 0
+
+
+async def test_async_timeout_and_refused_are_error_spans(
+    instrument: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused = f"http://127.0.0.1:{free_port()}"
+    with running_simulator({"slow": 0.5}) as url:
+        telemetry = instrument(url, {"TASKMASTER_OLLAMA_HOSTS": refused})
+        with pytest.raises(httpx.ReadTimeout):
+            await ollama.AsyncClient(host=url, timeout=0.1).chat(
+                model="llama3.2", messages=MESSAGES
+            )
+        with pytest.raises(ConnectionError):
+            await ollama.AsyncClient(host=refused).chat(model="llama3.2", messages=MESSAGES)
+
+    assert [s.attributes["error.type"] for s in telemetry.spans()] == [
+        "ReadTimeout",
+        "ConnectError",
+    ]

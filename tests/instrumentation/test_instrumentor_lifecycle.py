@@ -69,3 +69,17 @@ def test_instrument_again_after_uninstrument_works(instrument: Instrument, simul
 def test_instrumentation_has_no_package_dependency_gate() -> None:
     # Apps that reach Ollama through LiteLLM or raw httpx only must still be instrumented.
     assert tuple(OllamaInstrumentor().instrumentation_dependencies()) == ()
+
+
+def test_suppressed_instrumentation_context_makes_no_span(
+    instrument: Instrument, simulator: str
+) -> None:
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    telemetry = instrument(simulator)
+
+    with suppress_instrumentation():
+        result = ollama.Client(host=simulator).chat(model="llama3.2", messages=MESSAGES)
+
+    assert result.done
+    assert telemetry.spans() == ()
