@@ -7,6 +7,8 @@ import socket
 from urllib.parse import urlsplit
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def _raw(url: str, data: bytes) -> bytes:
@@ -67,3 +69,44 @@ def test_two_pipelined_requests_on_one_connection_get_two_answers(sim_url: str) 
 
     assert reply.count(b"HTTP/1.1 200 OK") == 2
     assert reply.count(b'{"version":') == 2
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(["llama3.2", "nope", ""]) | _JSON,
+        "messages": _JSON,
+        "prompt": _JSON,
+        "input": _JSON,
+        "stream": _JSON,
+        "options": _JSON,
+        "tools": _JSON,
+        "format": _JSON,
+        "keep_alive": _JSON,
+    },
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(
+        ["/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/v1/chat/completions"]
+    ),
+    body=_BODIES,
+)
+def test_arbitrary_json_bodies_never_break_the_server(
+    sim_url: str, path: str, body: dict[str, object]
+) -> None:
+    response = httpx.post(f"{sim_url}{path}", json=body, timeout=10)
+
+    assert response.status_code in (200, 400, 404), response.text
+    assert "internal error" not in response.text
