@@ -4,11 +4,13 @@ import logging
 import random
 
 import pytest
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 from otel_taskmaster.drift import Baseline, BaselineEntry, DriftMonitor
 
@@ -204,3 +206,24 @@ def test_bad_parameters_raise_value_error(reader):
         DriftMonitor(meter, max_models=0)
     with pytest.raises(ValueError):
         DriftMonitor(meter, warmup=1)
+
+
+def test_prometheus_exposes_the_drift_names(drift_logger):
+    registry = CollectorRegistry()
+    reader = PrometheusMetricReader(disable_target_info=True, registry=registry)
+    provider = MeterProvider(metric_readers=[reader])
+    baseline = Baseline([BaselineEntry("overall_quality", mean=0.89, std=0.05)])
+    monitor = DriftMonitor(provider.get_meter("test"), baseline, logger=drift_logger)
+    for _ in range(10):
+        monitor.observe("overall_quality", "llama3.2", 0.5)
+    scope = {"otel_scope_name": "test", "otel_scope_schema_url": "", "otel_scope_version": ""}
+    labels = {"metric": "overall_quality", "model": "llama3.2", **scope}
+    try:
+        assert registry.get_sample_value("taskmaster_drift_status", labels) == 2.0
+        assert registry.get_sample_value("taskmaster_drift_statistic", labels) == 1.5
+        critical = {**labels, "severity": "critical"}
+        assert registry.get_sample_value("taskmaster_drift_alerts_total", critical) == 1.0
+        warning = {**labels, "severity": "warning"}
+        assert registry.get_sample_value("taskmaster_drift_alerts_total", warning) is None
+    finally:
+        provider.shutdown()
