@@ -284,6 +284,28 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile_worker(args: argparse.Namespace) -> int:
+    import cProfile
+    import io
+    import pstats
+
+    flush, counter = _setup(args.worker)
+    calls = _Calls(args.url)
+    for scenario in SCENARIOS:
+        _block(calls, scenario, args.warmup, flush, counter)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    _block(calls, args.profile, args.calls, flush, counter)
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    # Only the telemetry side: the clients' own frames are the same in every variant.
+    stats.sort_stats("cumulative").print_stats("otel_taskmaster|opentelemetry", args.profile_top)
+    stats.sort_stats("tottime").print_stats(args.profile_top)
+    Path(args.out).write_text(text.getvalue())
+    return 0
+
+
 def _memory_worker(args: argparse.Namespace) -> int:
     import tracemalloc
 
@@ -348,7 +370,7 @@ def _variant_env(variant: str, url: str, sink: str) -> dict[str, str]:
     return env
 
 
-def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str]) -> Any:
+def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str], raw: bool = False) -> Any:
     with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
         out = Path(tmp, "result.json")
         # Our JSON request logs go to stderr, one line a call: a file, as in production.
@@ -365,7 +387,7 @@ def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str]) -> Any:
                 stderr.seek(0)
                 tail = stderr.read()[-4000:].decode(errors="replace")
                 raise RuntimeError(f"worker {variant} failed ({proc.returncode}):\n{tail}")
-        return json.loads(out.read_text())
+        return out.read_text() if raw else json.loads(out.read_text())
 
 
 def _med(values: Sequence[float]) -> float:
@@ -471,6 +493,11 @@ def _worker_flags(args: argparse.Namespace) -> list[str]:
         f"--sample-every={args.sample_every}",
         *(["--tracemalloc"] if args.tracemalloc else []),
         *(["--memory"] if args.memory else []),
+        *(
+            [f"--profile={args.profile}", f"--profile-top={args.profile_top}"]
+            if args.profile
+            else []
+        ),
     ]
 
 
@@ -508,6 +535,17 @@ def _overhead(args: argparse.Namespace) -> int:
     print(_table(summary, variants))
     print("\nTargets:")
     print("\n".join(_verdicts(summary)))
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    with _servers() as (url, sink):
+        text = _run_worker(args.profile_variant, url, sink, _worker_flags(args), raw=True)
+    print(
+        f"cProfile of {args.calls} {args.profile} calls, variant {args.profile_variant} "
+        f"(cProfile inflates small-function-heavy code; read it for shares, not for µs):"
+    )
+    print(text)
     return 0
 
 
@@ -569,6 +607,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also trace Python allocations (slower)"
     )
+    parser.add_argument(
+        "--profile", choices=SCENARIOS, help="cProfile one block of this scenario instead"
+    )
+    parser.add_argument("--profile-variant", default="ours", choices=VARIANTS, help="[ours]")
+    parser.add_argument("--profile-top", type=int, default=40, help="rows per listing [40]")
     # Internal: the driver starts workers with these.
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -588,7 +631,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unknown variants: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if args.worker:
+        if args.profile:
+            return _profile_worker(args)
         return _memory_worker(args) if args.memory else _worker(args)
+    if args.profile:
+        return _profile(args)
     return _memory(args) if args.memory else _overhead(args)
 
 

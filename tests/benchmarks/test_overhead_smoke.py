@@ -74,3 +74,10 @@ def test_memory_run_samples_rss_at_each_step_and_traces_every_call() -> None:
     assert [s["calls"] for s in samples] == [0, 20, 40]
     assert all(s["rss_kib"] > 0 and s["traced_kib"] > 0 for s in samples)
     assert report["spans"] == 3 + 40
+
+
+def test_profile_run_lists_our_send_wrapper_among_the_costs() -> None:
+    out = _run("--profile", "stream64", "--calls", "5", "--warmup", "1", "--profile-top", "15")
+
+    assert "cProfile of 5 stream64 calls, variant ours" in out
+    assert "otel_taskmaster/instrumentation/ollama/" in out
