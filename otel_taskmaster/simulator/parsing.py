@@ -59,24 +59,34 @@ def int_option(value: Any, name: str) -> int | None:
 
 
 def keep_alive_seconds(value: Any) -> float:
-    """Ollama's ``keep_alive``: seconds, or a Go duration such as ``5m``; default 5 minutes."""
-    if value is None or value == "":
-        return 300.0
+    """Ollama's ``keep_alive``: seconds, or a Go duration such as ``5m``; default 5 minutes.
+
+    Negative means "keep loaded forever"; anything past ten years is ten years.
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return _DEFAULT_KEEP_ALIVE
     if isinstance(value, int | float):
-        return float(value) if value >= 0 else 10 * 365 * 86400.0
+        return _clamp(float(value))
     text = str(value).strip()
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for suffix in ("ms", "s", "m", "h"):
+    scale = 1.0
+    for suffix, unit in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
         if text.endswith(suffix):
-            try:
-                number = float(text[: -len(suffix)])
-            except ValueError:
-                return 300.0
-            return number * units[suffix] if number >= 0 else 10 * 365 * 86400.0
+            text, scale = text[: -len(suffix)], unit
+            break
     try:
-        return max(float(text), 0.0)
+        return _clamp(float(text) * scale)
     except ValueError:
-        return 300.0
+        return _DEFAULT_KEEP_ALIVE
+
+
+_DEFAULT_KEEP_ALIVE = 300.0
+_FOREVER = 10 * 365 * 86400.0
+
+
+def _clamp(seconds: float) -> float:
+    if seconds != seconds:  # NaN
+        return _DEFAULT_KEEP_ALIVE
+    return _FOREVER if seconds < 0 else min(seconds, _FOREVER)
 
 
 def tool_calls_for(tools: Any, prompt: str, openai: bool) -> list[dict[str, Any]] | None:

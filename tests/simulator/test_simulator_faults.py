@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otel_taskmaster.simulator.faults import FaultBox, FaultError, Faults
+from otel_taskmaster.simulator.parsing import keep_alive_seconds
 
 
 def test_parse_uses_defaults_for_bare_names_and_values_when_given() -> None:
@@ -51,3 +52,12 @@ def test_fault_box_update_and_clear() -> None:
 
     assert box.update({"slow": 2}).active() == {"errors": 0.5, "slow": 2.0}
     assert box.clear() == Faults()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 300.0), ("5m", 300.0), ("1h", 3600.0), ("250ms", 0.25), (0, 0.0), ("0", 0.0),
+     (-1, 10 * 365 * 86400.0), (1e300, 10 * 365 * 86400.0), ("soon", 300.0), (True, 300.0)],
+)  # fmt: skip
+def test_keep_alive_parses_go_durations_and_clamps(value: object, seconds: float) -> None:
+    assert keep_alive_seconds(value) == seconds
