@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.instrumentation.conftest import Instrument
+from tests.instrumentation.conftest import BytesPlan, Instrument, serving_bytes
 from tests.instrumentation.expect import (
     approx_equal,
     diff,
@@ -158,3 +158,101 @@ def test_extra_hosts_setting_adds_ollama_servers(instrument: Instrument, simulat
 
     (span,) = telemetry.spans()
     assert span.name == "chat llama3.2"
+
+
+def test_openai_compatible_text_completion_stream_counts_text_and_tokens(
+    instrument: Instrument,
+) -> None:
+    events = [
+        {"id": "cmpl-1", "model": "m", "choices": [{"index": 0, "text": t, "finish_reason": None}]}
+        for t in ("Once ", "upon ", "a time")
+    ]
+    events.append(
+        {
+            "id": "cmpl-1",
+            "model": "m",
+            "choices": [{"index": 0, "text": "", "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 4, "completion_tokens": 3},
+        }
+    )
+    body = [b"data: " + orjson.dumps(e) + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
+
+    with serving_bytes(BytesPlan(body, content_type="text/event-stream")) as url:
+        telemetry = instrument(url)
+        with (
+            httpx.Client() as client,
+            client.stream(
+                "POST",
+                f"{url}/v1/completions",
+                json={"model": "m", "prompt": "Tell", "stream": True},
+            ) as response,
+        ):
+            assert b"".join(response.iter_raw()) == b"".join(body)
+
+    (span,) = telemetry.spans()
+    assert span.name == "text_completion m"
+    assert span.attributes["taskmaster.response.chars"] == len("Once upon a time")
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 3
+    assert span.attributes["gen_ai.response.id"] == "cmpl-1"
+
+
+@pytest.mark.parametrize("vectors", [1, 300])
+def test_openai_compatible_embeddings_read_dimensions_tokens_and_model(
+    instrument: Instrument, vectors: int
+) -> None:
+    body = orjson.dumps(
+        {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "embedding": [0.25] * 384, "index": i}
+                for i in range(vectors)
+            ],
+            "model": "all-minilm",
+            "usage": {"prompt_tokens": 6, "total_tokens": 6},
+        }
+    )
+
+    with serving_bytes(BytesPlan([body], content_type="application/json")) as url:
+        telemetry = instrument(url)
+        data = httpx.post(f"{url}/v1/embeddings", json={"model": "all-minilm", "input": "x"}).json()
+
+    (span,) = telemetry.spans()
+    assert len(data["data"]) == vectors
+    assert span.name == "embeddings all-minilm"
+    assert span.attributes["gen_ai.embeddings.dimension.count"] == 384
+    assert span.attributes["gen_ai.usage.input_tokens"] == 6
+    assert span.attributes["gen_ai.response.model"] == "all-minilm"
+    assert "error.type" not in span.attributes
+
+
+def test_big_embed_body_reads_fields_after_the_vectors(instrument: Instrument) -> None:
+    body = orjson.dumps(
+        {
+            "model": "nomic-embed-text",
+            "embeddings": [[0.125] * 768 for _ in range(300)],
+            "total_duration": 2_000_000_000,
+            "load_duration": 500_000_000,
+            "prompt_eval_count": 1200,
+        }
+    )
+
+    with serving_bytes(BytesPlan([body], content_type="application/json")) as url:
+        telemetry = instrument(url)
+        httpx.post(f"{url}/api/embed", json={"model": "nomic-embed-text", "input": ["x"] * 300})
+
+    (span,) = telemetry.spans()
+    assert len(body) > 500_000
+    attrs = {
+        k: v for k, v in span.attributes.items() if not k.startswith(("server.", "gen_ai.req"))
+    }
+    assert attrs == {
+        "gen_ai.operation.name": "embeddings",
+        "gen_ai.provider.name": "ollama",
+        "ollama.api.path": "/api/embed",
+        "gen_ai.response.model": "nomic-embed-text",
+        "gen_ai.embeddings.dimension.count": 768,
+        "gen_ai.usage.input_tokens": 1200,
+        "ollama.total_duration": 2.0,
+        "ollama.load_duration": 0.5,
+    }

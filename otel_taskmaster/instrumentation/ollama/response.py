@@ -145,11 +145,11 @@ def _read_openai(obj: dict[str, Any], summary: ResponseSummary, text: TextSink |
     choices = obj.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         choice = choices[0]
-        part = choice.get("delta") or choice.get("message") or {}
+        part = choice.get("delta") or choice.get("message")
+        if choice.get("finish_reason") is None:
+            summary.output_chunks += 1
         if isinstance(part, dict):
             content = part.get("content")
-            if choice.get("finish_reason") is None:
-                summary.output_chunks += 1
             if isinstance(content, str) and content:
                 summary.response_chars += len(content)
                 if text is not None:
@@ -157,7 +157,7 @@ def _read_openai(obj: dict[str, Any], summary: ResponseSummary, text: TextSink |
             calls = part.get("tool_calls")
             if isinstance(calls, list):
                 summary.tool_calls += len(calls)
-        elif isinstance(choice.get("text"), str):
+        elif isinstance(choice.get("text"), str):  # /v1/completions
             summary.response_chars += len(choice["text"])
             if text is not None:
                 text.add(choice["text"])
@@ -177,8 +177,15 @@ _EMBED_FIELDS = re.compile(
 _OPENAI_TOKENS = re.compile(rb'"prompt_tokens"\s*:\s*(\d+)')
 
 
+# The scalar fields sit before or after the vectors; a big body is only searched at its ends.
+_EMBED_WINDOW = 4096
+
+
 def _parse_embed(data: bytes, summary: ResponseSummary) -> None:
-    for key, raw in _EMBED_FIELDS.findall(data):
+    ends = data
+    if len(data) > 4 * _EMBED_WINDOW:
+        ends = data[:_EMBED_WINDOW] + b"\n" + data[-_EMBED_WINDOW:]
+    for key, raw in _EMBED_FIELDS.findall(ends):
         if key == b"model":
             summary.model = _json_string(raw)
         elif key == b"error":
@@ -191,11 +198,12 @@ def _parse_embed(data: bytes, summary: ResponseSummary) -> None:
                 summary.total_duration = seconds
             else:
                 summary.load_duration = seconds
-    if summary.input_tokens is None and (match := _OPENAI_TOKENS.search(data)):
+    if summary.input_tokens is None and (match := _OPENAI_TOKENS.search(ends)):
         summary.input_tokens = int(match.group(1))
-    start = data.find(b"[[")
+    # The first vector starts near the top; a search through megabytes of "[" would not.
+    start = data.find(b"[[", 0, _EMBED_WINDOW)
     if start < 0:
-        start = data.find(b'"embedding"')
+        start = data.find(b'"embedding"', 0, _EMBED_WINDOW)
         start = data.find(b"[", start) if start >= 0 else -1
     else:
         start += 1
