@@ -27,5 +27,7 @@ def build_quality_processor(settings: Settings) -> SpanProcessor:
             else Baseline.default()
         )
         meter = metrics.get_meter("otel_taskmaster.drift", __version__)
-        monitor = DriftMonitor(meter, baseline)
-    return QualitySpanProcessor(QualityScorer(config), drift_monitor=monitor)
+        monitor = DriftMonitor(meter, baseline, max_models=settings.max_models)
+    return QualitySpanProcessor(
+        QualityScorer(config), drift_monitor=monitor, max_models=settings.max_models
+    )
