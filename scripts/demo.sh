@@ -95,9 +95,21 @@ import sys
 
 import httpx
 
+import re
+
+# One sample of each of the seed design's series, scope labels left out for reading.
+SEED = (
+    "taskmaster_requests_total", "taskmaster_request_latency_seconds_count",
+    "taskmaster_tokens_input_total", "taskmaster_tokens_output_total",
+    "taskmaster_response_length_chars_count", "taskmaster_model_loaded",
+    "taskmaster_last_successful_request_timestamp", "taskmaster_quality_score",
+)
 lines = httpx.get(sys.argv[1], timeout=5).text.splitlines()
-shown = [line for line in lines if line.startswith("taskmaster_") and "_bucket{" not in line]
-print("\n".join(shown[:12]) or "(no taskmaster_ series yet)")
+for name in SEED:
+    line = next((x for x in lines if x.startswith((name + "{", name + " "))), None)
+    if line is not None:
+        print(re.sub(r'otel_scope_[a-z_]+="[^"]*",?', "", line).replace(",}", "}").replace("{}", ""))
+print(f"... {sum(1 for x in lines if x and not x.startswith('#'))} samples in all")
 EOF
 
 say "Logs: one JSON line per request on the app's stderr ($logs/app.stderr.log)"
