@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -227,3 +228,24 @@ def test_prometheus_exposes_the_drift_names(drift_logger):
         assert registry.get_sample_value("taskmaster_drift_alerts_total", warning) is None
     finally:
         provider.shutdown()
+
+
+def test_concurrent_observers_keep_series_bounded_and_consistent(reader, drift_logger, caplog):
+    monitor = _monitor(reader, drift_logger, max_models=3)
+
+    def feed(worker: int) -> None:
+        for i in range(3000):
+            monitor.observe("overall_quality", f"model-{(worker + i) % 6}", 0.89)
+
+    with caplog.at_level(logging.DEBUG, logger="otel_taskmaster.drift.monitor"):
+        threads = [threading.Thread(target=feed, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert caplog.text == ""
+    assert monitor.series_count == 4  # three admitted models and "_other"
+    statuses = _points(reader)["taskmaster_drift_status"]
+    models = {dict(key)["model"] for key in statuses}
+    assert len(models) == 4 and "_other" in models
+    assert set(statuses.values()) == {0}
