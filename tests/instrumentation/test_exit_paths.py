@@ -18,11 +18,14 @@ import orjson
 import pytest
 
 from otel_taskmaster.instrumentation.ollama import invocation
+from otel_taskmaster.quality.features import text_features
 from tests.instrumentation.conftest import BytesPlan, Instrument, Telemetry, serving_bytes
+from tests.instrumentation.expect import diff, request_attrs, without_ttft
 from tests.support.net import free_port
 from tests.support.ollama_server import CHUNKS_HEADER, running_simulator
 
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
+PROMPT_CHARS = len(MESSAGES[0]["content"])
 Outcome = tuple[Any, ...]
 
 
@@ -94,8 +97,10 @@ def test_stream_consumed_to_the_end_is_complete(
 def test_stream_break_ends_span_once_as_abandoned_with_partial_tokens(
     instrument: Instrument, simulator: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    got: list[str] = []
+
     def scenario() -> list[str]:
-        got = []
+        got.clear()
         for part in ollama.Client(host=simulator).chat(
             model="llama3.2", messages=MESSAGES, stream=True
         ):
@@ -103,16 +108,21 @@ def test_stream_break_ends_span_once_as_abandoned_with_partial_tokens(
             if len(got) == 3:
                 break
         gc.collect()  # the client's generator closes its response when collected
-        return got
+        return list(got)
 
     telemetry = same_outcome(instrument, simulator, scenario)
 
     span = ended_once(telemetry, caplog)
     assert span.status.status_code.name == "UNSET"
-    assert span.attributes["taskmaster.stream.abandoned"] is True
-    assert span.attributes["gen_ai.usage.output_tokens"] == 3
-    assert "error.type" not in span.attributes
-    assert "gen_ai.response.finish_reasons" not in span.attributes
+    expected = {
+        **request_attrs(simulator, "/api/chat", "chat", "llama3.2", True, PROMPT_CHARS),
+        "gen_ai.response.model": "llama3.2",
+        "gen_ai.usage.output_tokens": 3,
+        "taskmaster.stream.abandoned": True,
+        **text_features("".join(got)),
+    }
+    actual = without_ttft(span.attributes)
+    assert actual == expected, diff(actual, expected)
 
 
 def test_break_after_the_final_chunk_is_not_abandoned(
@@ -281,10 +291,13 @@ def test_server_500_is_an_error_span_with_the_status_code(
         telemetry = same_outcome(instrument, url, scenario)
 
     span = ended_once(telemetry, caplog)
-    assert span.attributes["error.type"] == "500"
+    expected = {
+        **request_attrs(url, "/api/chat", "chat", "llama3.2", stream, PROMPT_CHARS),
+        "error.type": "500",
+    }
+    actual = without_ttft(span.attributes)
+    assert actual == expected, diff(actual, expected)
     assert span.status.description == "llama runner process has terminated: signal: killed"
-    assert "gen_ai.response.model" not in span.attributes
-    assert "gen_ai.usage.output_tokens" not in span.attributes
 
 
 def test_unknown_model_404_is_an_error_span(
@@ -298,7 +311,10 @@ def test_unknown_model_404_is_an_error_span(
 
     span = ended_once(telemetry, caplog)
     assert span.name == "chat nope"
-    assert span.attributes["error.type"] == "404"
+    assert dict(span.attributes) == {
+        **request_attrs(simulator, "/api/chat", "chat", "nope", False, PROMPT_CHARS),
+        "error.type": "404",
+    }
     assert span.status.description == 'model "nope" not found, try pulling it first'
 
 
@@ -311,7 +327,10 @@ def test_connection_refused_is_an_error_span_and_the_same_exception(
     )
 
     span = ended_once(telemetry, caplog)
-    assert span.attributes["error.type"] == "ConnectError"
+    assert dict(span.attributes) == {
+        **request_attrs(url, "/api/chat", "chat", "m", False, PROMPT_CHARS),
+        "error.type": "ConnectError",
+    }
     assert span.status.status_code.name == "ERROR"
 
 
@@ -326,7 +345,10 @@ def test_timeout_is_an_error_span_and_the_same_exception(
         )
 
     span = ended_once(telemetry, caplog)
-    assert span.attributes["error.type"] == "ReadTimeout"
+    assert dict(span.attributes) == {
+        **request_attrs(url, "/api/chat", "chat", "llama3.2", False, PROMPT_CHARS),
+        "error.type": "ReadTimeout",
+    }
 
 
 def _error_count(telemetry: Telemetry, component: str) -> int:

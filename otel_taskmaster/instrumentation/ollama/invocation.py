@@ -328,7 +328,7 @@ class LLMCall:
         if abandoned:
             attrs[sc.TASKMASTER_STREAM_ABANDONED] = True
         features = sink.features if isinstance(sink, _CapturedText) else sink
-        if isinstance(features, ResponseFeatures) and summary.chunks:
+        if isinstance(features, ResponseFeatures) and (summary.done or summary.output_chunks):
             attrs.update(features.attributes(summary.done_reason))
         if isinstance(sink, _CapturedText):
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = self._messages_json(
