@@ -256,3 +256,15 @@ def test_big_embed_body_reads_fields_after_the_vectors(instrument: Instrument) -
         "ollama.total_duration": 2.0,
         "ollama.load_duration": 0.5,
     }
+
+
+def test_wildcard_hosts_setting_instruments_any_host_serving_an_ollama_path(
+    instrument: Instrument, simulator: str
+) -> None:
+    telemetry = instrument("http://127.0.0.1:1", {"TASKMASTER_OLLAMA_HOSTS": "*"})
+
+    httpx.post(f"{simulator}/api/generate", json={"model": "llama3.2", "prompt": "hi"})
+    httpx.post(f"{simulator}/api/show", json={"model": "llama3.2"})  # not a model call
+
+    (span,) = telemetry.spans()
+    assert span.name == "text_completion llama3.2"

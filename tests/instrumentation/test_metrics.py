@@ -236,3 +236,25 @@ def test_request_log_outside_monitor_request_is_keyed_by_the_span_id(
     assert record.request_id == format(span.context.span_id, "016x")  # type: ignore[attr-defined]
     assert record.tokens_out == result.eval_count  # type: ignore[attr-defined]
     assert record.endpoint == "/api/chat"  # type: ignore[attr-defined]
+
+
+async def test_fault_when_the_response_arrives_is_counted_and_the_span_still_ends(
+    instrument: Instrument, simulator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: invocation.LLMCall, response: Any, streamed: bool) -> None:
+        raise KeyError("on_response bug")
+
+    telemetry = instrument(simulator)
+    monkeypatch.setattr(invocation.LLMCall, "on_response", broken)
+
+    whole = ollama.Client(host=simulator).chat(model="llama3.2", messages=MESSAGES)
+    stream = await ollama.AsyncClient(host=simulator).chat(
+        model="llama3.2", messages=MESSAGES, stream=True
+    )
+    parts = [p async for p in stream]
+
+    assert whole.done and parts[-1].done
+    spans = telemetry.spans()
+    assert len(spans) == 2
+    assert all("error.type" not in s.attributes for s in spans)
+    assert _errors(telemetry) == {"response": 2}
