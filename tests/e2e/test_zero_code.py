@@ -6,49 +6,32 @@ the app, and OTLP decoded from the wire by a loopback receiver.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from otel_taskmaster import semconv as sc
-from tests.e2e.processes import ROOT, AppProcess, SimulatorProcess, app_environ
-from tests.support.net import free_port
-from tests.support.ollama_server import clear_faults, set_faults
-from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.e2e.processes import AppProcess, SimulatorProcess, app_environ
+from tests.e2e.tasks import (
+    SECRET,
+    SEED_LOG_FIELDS,
+    LaunchApp,
+    is_llm_call_span,
+    post_task,
+    spans_of,
+)
+from tests.support.otlp_receiver import OtlpReceiver
 from tests.support.prometheus import Prometheus, running_prometheus
 
-TRAFFIC = ROOT / "examples" / "traffic.py"
-# In every prompt, so any leak of prompt text into telemetry or logs shows.
-SECRET = "ZEBRA-QUARTZ-7f3a9c"
 PLAIN_REQUESTS = 4
 STREAMED_REQUESTS = 2
-OUR_SCOPE = "otel_taskmaster.instrumentation.ollama"
-SEED_LOG_FIELDS = {
-    "timestamp",
-    "level",
-    "service",
-    "message",
-    "request_id",
-    "prompt_length",
-    "response_length",
-    "latency_ms",
-    "tokens_in",
-    "tokens_out",
-    "event_type",
-}
-
-LaunchApp = Callable[[dict[str, str]], AppProcess]
 
 
 @dataclass
@@ -57,25 +40,6 @@ class Scenario:
     receiver: OtlpReceiver
     answers: list[dict[str, Any]]  # the final JSON of each successful request
     started: float
-
-
-def post_task(app: AppProcess, prompt: str, stream: bool = False) -> dict[str, Any]:
-    """Sends one task; returns the JSON answer (streamed: the final line, plus chunk count)."""
-    with httpx.Client(base_url=app.url, timeout=60) as client:
-        if not stream:
-            response = client.post("/v1/tasks", json={"prompt": prompt})
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            return body
-        with client.stream("POST", "/v1/tasks", json={"prompt": prompt, "stream": True}) as r:
-            assert r.status_code == 200
-            assert r.headers["content-type"].startswith("application/x-ndjson")
-            lines = [json.loads(line) for line in r.iter_lines() if line.strip()]
-    assert len(lines) >= 2 and all("delta" in line for line in lines[:-1]), lines
-    final: dict[str, Any] = lines[-1]
-    assert final["done"] is True
-    final["response"] = "".join(line["delta"] for line in lines[:-1])
-    return final
 
 
 @pytest.fixture(scope="module")
@@ -109,27 +73,6 @@ def prometheus(scenario: Scenario) -> Iterator[Prometheus]:
     with running_prometheus(scrape_targets=[f"localhost:{scenario.app.metrics_port}"]) as prom:
         prom.wait_for_targets_up(timeout=60)
         yield prom
-
-
-def _our_genai_spans(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
-    return [s for s in spans if s.scope == OUR_SCOPE]
-
-
-def _is_llm_call_span(span: ReceivedSpan) -> bool:
-    """A span for one Ollama call, from our instrumentor or any other GenAI instrumentation."""
-    operation = span.attributes.get(sc.GEN_AI_OPERATION_NAME)
-    llm_operations = (sc.OPERATION_CHAT, sc.OPERATION_TEXT_COMPLETION, sc.OPERATION_EMBEDDINGS)
-    return operation in llm_operations or span.name.startswith("ollama.")
-
-
-def _at_least(count: int, scope: str = OUR_SCOPE) -> Callable[[OtlpReceiver], list[ReceivedSpan]]:
-    """A ``wait_for`` predicate: the spans of ``scope`` once there are ``count`` of them."""
-
-    def predicate(receiver: OtlpReceiver) -> list[ReceivedSpan]:
-        found = [s for s in receiver.spans() if s.scope == scope]
-        return found if len(found) >= count else []
-
-    return predicate
 
 
 def _wait_value(
@@ -275,7 +218,7 @@ def test_prometheus_time_to_first_chunk_counts_the_streamed_requests(
 def test_otlp_traces_have_one_genai_span_per_request(scenario: Scenario) -> None:
     receiver = scenario.receiver
     total = len(scenario.answers)
-    ours = receiver.wait_for(_at_least(total))
+    ours = receiver.wait_for(spans_of(total))
     assert len(ours) == total
     for span in ours:
         assert span.attributes[sc.GEN_AI_OPERATION_NAME] == sc.OPERATION_CHAT
@@ -284,7 +227,7 @@ def test_otlp_traces_have_one_genai_span_per_request(scenario: Scenario) -> None
         assert span.resource["service.name"] == "taskmaster"
     # Each request is one trace; no other instrumentation adds a second GenAI span to it.
     spans = receiver.spans()
-    genai_per_trace = Counter(s.trace_id for s in spans if _is_llm_call_span(s))
+    genai_per_trace = Counter(s.trace_id for s in spans if is_llm_call_span(s))
     assert sorted(genai_per_trace.values()) == [1] * total
     streamed = [s for s in ours if s.attributes.get(sc.GEN_AI_REQUEST_STREAM)]
     assert len(streamed) == STREAMED_REQUESTS
@@ -380,109 +323,7 @@ def test_no_prompt_text_in_any_telemetry_or_log_by_default(
     assert SECRET not in httpx.get(scenario.app.metrics_url, timeout=10).text
 
 
-# --- Configurations -----------------------------------------------------------------------------
-
-
-def _metrics_text_or_empty(app: AppProcess) -> str:
-    """The pull endpoint's text, or "" when nothing listens (the SDK may skip starting it)."""
-    try:
-        return httpx.get(app.metrics_url, timeout=5).text
-    except httpx.ConnectError:
-        return ""
-
-
-def _run_traffic(app: AppProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(TRAFFIC), "--url", app.url, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-
-def _export_report_lines(app: AppProcess) -> list[str]:
-    """stderr records (JSON or plain) that report an OTLP export problem."""
-    found = []
-    for line in app.stderr().splitlines():
-        text = line
-        if line.startswith("{"):
-            record = json.loads(line)
-            if record.get("event_type") == "request":
-                continue
-            text = str(record.get("message", ""))
-        elif line.startswith((" ", "Traceback")):
-            continue  # continuation of a plain-text traceback
-        if "export" in text.lower():
-            found.append(text)
-    return found
-
-
-def test_without_a_backend_requests_succeed_and_export_failure_is_reported_once(
-    simulator: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"
-    app = launch_app(app_environ(simulator.url, closed))
-    for i in range(6):
-        assert post_task(app, f"task {i}", stream=i % 3 == 2)["tokens_out"] > 0
-    time.sleep(4)  # several metric, span and log export rounds, all failing
-    first = _export_report_lines(app)
-    # More requests (the demo's traffic script this time) while exports keep failing.
-    result = _run_traffic(app, "--requests", "4", "--stream-every", "2")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "requests: 4 (2 streamed)" in result.stdout
-    assert "status:   200=4" in result.stdout
-    # The local pull endpoint does not depend on the Collector.
-    metrics = httpx.get(app.metrics_url, timeout=10).text
-    assert 'taskmaster_requests_total{endpoint="tasks"' in metrics
-    time.sleep(4)
-    reports = _export_report_lines(app)
-    assert 1 <= len(reports) <= 3, reports  # reported, at most once per signal
-    assert reports == first  # more requests and failed exports add no new lines
-
-
-def test_sdk_disabled_serves_requests_and_exports_nothing(
-    simulator: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    with OtlpReceiver() as receiver:
-        env = app_environ(simulator.url, receiver.endpoint, OTEL_SDK_DISABLED="true")
-        app = launch_app(env)
-        for i in range(3):
-            assert post_task(app, f"task {i}", stream=i == 2)["tokens_out"] > 0
-        time.sleep(3)
-        assert receiver.messages("traces") == []
-        assert receiver.messages("metrics") == []
-        assert receiver.messages("logs") == []
-        assert "taskmaster_" not in _metrics_text_or_empty(app)
-        assert "gen_ai_" not in _metrics_text_or_empty(app)
-
-
-def test_disabling_ollama_http_removes_our_genai_spans_only(
-    simulator: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    with OtlpReceiver() as receiver:
-        env = app_environ(
-            simulator.url,
-            receiver.endpoint,
-            OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="ollama_http",
-        )
-        app = launch_app(env)
-        for i in range(3):
-            assert post_task(app, f"task {i}")["tokens_out"] > 0
-        # The request spans of monitor_request still arrive: telemetry is on.
-        spans = receiver.wait_for(_at_least(3, scope="otel_taskmaster.manual"), timeout=30)
-        assert len(spans) == 3
-        time.sleep(1)
-        assert _our_genai_spans(receiver.spans()) == []
-
-
-def test_litellm_client_calls_are_traced_once_each(
-    simulator: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    with OtlpReceiver() as receiver:
-        env = app_environ(simulator.url, receiver.endpoint, TASKMASTER_LLM_CLIENT="litellm")
-        app = launch_app(env)
-        answers = [post_task(app, "plain via litellm"), post_task(app, "streamed", stream=True)]
-        assert all(a["response"] for a in answers)
-        ours = receiver.wait_for(_at_least(2))
-        assert len(ours) == 2
-        assert len({s.trace_id for s in ours}) == 2
-        assert {bool(s.attributes.get(sc.GEN_AI_REQUEST_STREAM)) for s in ours} == {True, False}
+# --- Choosing the distro --------------------------------------------------------------------
 
 
 def test_otel_python_distro_selects_between_installed_distros(
@@ -506,92 +347,3 @@ def test_otel_python_distro_selects_between_installed_distros(
         assert "taskmaster" not in {s.resource.get("service.name") for s in spans}
         with pytest.raises(httpx.ConnectError):
             httpx.get(app.metrics_url, timeout=5)
-
-
-def test_backend_down_gets_502_and_is_counted_as_an_error(
-    simulator: SimulatorProcess, launch_app: LaunchApp, tmp_path: Path
-) -> None:
-    with OtlpReceiver() as receiver:
-        closed_ollama = f"http://127.0.0.1:{free_port()}"
-        app = launch_app(app_environ(closed_ollama, receiver.endpoint))
-        for stream in (False, True):
-            payload = {"prompt": "anything", "stream": stream}
-            response = httpx.post(f"{app.url}/v1/tasks", json=payload, timeout=30)
-            assert response.status_code == 502
-            assert "unavailable" in response.json()["error"]
-        assert httpx.get(f"{app.url}/healthz", timeout=10).status_code == 200
-
-        def errors(r: OtlpReceiver) -> bool:
-            points = r.metric_points(sc.TASKMASTER_REQUESTS)
-            return any(p.value == 2 and p.attributes.get("status") == "error" for p in points)
-
-        receiver.wait_for(errors, timeout=30)
-        # Each failed request is logged once, as an error, in the seed's shape.
-        failed = [line for line in app.json_log_lines() if line.get("event_type") == "request"]
-        assert [line["message"] for line in failed] == ["Request failed"] * 2
-        assert all(line["level"] == "ERROR" for line in failed)
-        assert all(set(line) >= SEED_LOG_FIELDS for line in failed)
-        contexts = {(line["trace_id"], line["span_id"]) for line in failed}
-        receiver.wait_for(lambda r: contexts <= {(s.trace_id, s.span_id) for s in r.spans()})
-        # The app's own warning still reaches stderr under opentelemetry-instrument.
-        assert app.stderr().count("LLM call failed") == 2
-        # The demo's traffic script says so, and fails.
-        result = _run_traffic(app, "--requests", "2", "--stream-every", "2")
-        assert result.returncode == 1
-        assert "status:   502=2" in result.stdout
-
-
-def test_content_capture_opt_in_puts_the_prompt_on_the_genai_span(
-    simulator: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    # The positive control of the no-prompt-text test: the same check does see text when asked.
-    with OtlpReceiver() as receiver:
-        env = app_environ(
-            simulator.url,
-            receiver.endpoint,
-            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
-        )
-        app = launch_app(env)
-        assert post_task(app, f"Plan a review {SECRET}")["tokens_out"] > 0
-        (span,) = receiver.wait_for(_at_least(1))
-        assert SECRET in json.dumps(span.attributes[sc.GEN_AI_INPUT_MESSAGES])
-
-
-@pytest.fixture
-def faulty(simulator: SimulatorProcess) -> Iterator[SimulatorProcess]:
-    """The shared simulator, with every fault switched off again afterwards."""
-    try:
-        yield simulator
-    finally:
-        clear_faults(simulator.url)
-
-
-def test_ollama_errors_get_502_and_a_dropped_stream_ends_its_span_once(
-    faulty: SimulatorProcess, launch_app: LaunchApp
-) -> None:
-    with OtlpReceiver() as receiver:
-        app = launch_app(app_environ(faulty.url, receiver.endpoint))
-        set_faults(faulty.url, errors=1.0)
-        for stream in (False, True):
-            payload = {"prompt": "anything", "stream": stream}
-            response = httpx.post(f"{app.url}/v1/tasks", json=payload, timeout=30)
-            assert response.status_code == 502
-            assert response.json()["error"]
-        clear_faults(faulty.url)
-        # A client that goes away after the first chunk of a slow stream.
-        set_faults(faulty.url, slow_chunk=0.2)
-        with (
-            httpx.Client(base_url=app.url, timeout=30) as client,
-            client.stream("POST", "/v1/tasks", json={"prompt": "a long plan", "stream": True}) as r,
-        ):
-            first = next(r.iter_lines())
-            assert "delta" in json.loads(first)
-        clear_faults(faulty.url)
-        assert post_task(app, "still serving?")["tokens_out"] > 0
-        # Four calls, four traces, one LLM span each, every one of them ended and exported.
-        ours = receiver.wait_for(_at_least(4), timeout=30)
-        time.sleep(1)
-        assert len(_our_genai_spans(receiver.spans())) == 4
-        per_trace = Counter(s.trace_id for s in receiver.spans() if _is_llm_call_span(s))
-        assert sorted(per_trace.values()) == [1, 1, 1, 1]
-        assert sum(1 for s in ours if s.status_code == 2) >= 2  # the two Ollama 500s
