@@ -170,8 +170,18 @@ def test_prometheus_last_success_timestamp_is_recent(
     )
 
 
-def test_prometheus_quality_score_is_exposed_between_0_and_1(prometheus: Prometheus) -> None:
-    series = prometheus.wait_for("taskmaster_quality_score", timeout=30)
+def test_prometheus_quality_score_has_each_seed_dimension_between_0_and_1(
+    prometheus: Prometheus,
+) -> None:
+    seed_dimensions = {
+        "length_score",
+        "latency_score",
+        "format_score",
+        "coherence_score",
+        "overall_quality",  # what the seed's quality alert reads
+    }
+    series = prometheus.wait_for('taskmaster_quality_score{model="llama3.2"}', timeout=30)
+    assert {s["metric"]["dimension"] for s in series} == seed_dimensions
     assert all(0.0 <= float(s["value"][1]) <= 1.0 for s in series)
 
 
