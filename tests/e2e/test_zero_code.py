@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from otel_taskmaster import semconv as sc
-from tests.e2e.processes import AppProcess, SimulatorProcess, app_environ
+from tests.e2e.processes import ROOT, AppProcess, SimulatorProcess, app_environ
 from tests.e2e.tasks import (
     SECRET,
     SEED_LOG_FIELDS,
@@ -30,6 +30,7 @@ from tests.e2e.tasks import (
 from tests.support.otlp_receiver import OtlpReceiver
 from tests.support.prometheus import Prometheus, running_prometheus
 
+RULE_FILES = sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
 PLAIN_REQUESTS = 4
 STREAMED_REQUESTS = 2
 
@@ -70,7 +71,9 @@ def scenario(
 
 @pytest.fixture(scope="module")
 def prometheus(scenario: Scenario) -> Iterator[Prometheus]:
-    with running_prometheus(scrape_targets=[f"localhost:{scenario.app.metrics_port}"]) as prom:
+    with running_prometheus(
+        scrape_targets=[f"localhost:{scenario.app.metrics_port}"], rule_files=RULE_FILES
+    ) as prom:
         prom.wait_for_targets_up(timeout=60)
         yield prom
 
@@ -357,3 +360,37 @@ def test_otel_python_distro_selects_between_installed_distros(
         assert "taskmaster" not in {s.resource.get("service.name") for s in spans}
         with pytest.raises(httpx.ConnectError):
             httpx.get(app.metrics_url, timeout=5)
+
+
+# --- The shipped Prometheus rules, on the live app's series -------------------------------------
+
+# Recording rules whose inputs the scenario produces (the error ratios need an error series,
+# the weekly and comparison groups evaluate every 2 minutes).
+FED_RECORDING_RULES = {
+    "taskmaster:requests:rate5m",
+    "taskmaster:request_latency_seconds:p95_5m",
+    "taskmaster:requests_under_500ms:ratio_rate5m",
+    "taskmaster:output_tokens:rate5m",
+    "taskmaster:input_tokens:rate5m",
+    "taskmaster:gen_ai_token_usage:rate5m",
+    "taskmaster:generation_tokens_per_second:rate5m",
+    "taskmaster:time_to_first_chunk_seconds:p95_5m",
+    "taskmaster:gen_ai_operation_duration_seconds:p95_5m",
+    "taskmaster:response_quality:mean1h",
+    "taskmaster:drift_status:max",
+}
+
+
+def test_shipped_rules_evaluate_cleanly_on_the_live_series(prometheus: Prometheus) -> None:
+    assert RULE_FILES
+    for name in sorted(FED_RECORDING_RULES):
+        assert prometheus.wait_for(name, timeout=30), name
+    rules = prometheus.rules()
+    assert {r["name"] for r in rules} >= FED_RECORDING_RULES
+    # "unknown" is a rule not evaluated yet (the weekly group runs every 2 minutes).
+    assert [(r["name"], r.get("lastError")) for r in rules if r["health"] == "err"] == []
+    assert all(r["health"] == "ok" for r in rules if r["name"] in FED_RECORDING_RULES)
+    states = {r["name"]: r["state"] for r in rules if r["type"] == "alerting"}
+    # The model is loaded and nothing failed: these two seed alerts stay quiet.
+    assert states["TaskMasterModelDown"] == "inactive"
+    assert states["TaskMasterHighErrorRate"] == "inactive"
