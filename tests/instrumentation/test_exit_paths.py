@@ -547,3 +547,33 @@ async def test_async_timeout_and_refused_are_error_spans(
         "ReadTimeout",
         "ConnectError",
     ]
+
+
+async def test_task_cancelled_before_the_answer_starts_is_an_error_span_once(
+    instrument: Instrument, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No answer was produced at all (unlike a stream left mid-way, which is "abandoned").
+    with running_simulator({"slow": 0.5}) as url:
+        telemetry = instrument(url)
+        task = asyncio.create_task(
+            ollama.AsyncClient(host=url).chat(model="llama3.2", messages=MESSAGES)
+        )
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    span = ended_once(telemetry, caplog)
+    assert dict(span.attributes) == {
+        **request_attrs(url, "/api/chat", "chat", "llama3.2", False, PROMPT_CHARS),
+        "error.type": "CancelledError",
+    }
+
+
+def test_ollama_host_without_scheme_is_matched(instrument: Instrument, simulator: str) -> None:
+    telemetry = instrument(None, {"OLLAMA_HOST": simulator.removeprefix("http://")})
+
+    ollama.Client(host=simulator).generate(model="llama3.2", prompt="hi")
+
+    (span,) = telemetry.spans()
+    assert span.name == "text_completion llama3.2"
