@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import ollama
 
-from tests.instrumentation.conftest import Instrument
+from tests.instrumentation.harness import Instrument
 from tests.support.ollama_server import CHUNKS_HEADER, running_simulator
 
 

@@ -19,8 +19,8 @@ import pytest
 
 from otel_taskmaster.instrumentation.ollama import invocation
 from otel_taskmaster.quality.features import text_features
-from tests.instrumentation.conftest import BytesPlan, Instrument, Telemetry, serving_bytes
 from tests.instrumentation.expect import diff, request_attrs, without_ttft
+from tests.instrumentation.harness import BytesPlan, Instrument, Telemetry, serving_bytes
 from tests.support.net import free_port
 from tests.support.ollama_server import CHUNKS_HEADER, running_simulator
 

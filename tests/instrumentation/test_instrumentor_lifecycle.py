@@ -6,7 +6,7 @@ import httpx
 import ollama
 
 from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
-from tests.instrumentation.conftest import Instrument
+from tests.instrumentation.harness import Instrument
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -8,7 +8,7 @@ import litellm
 import pytest
 from litellm.llms.custom_httpx.aiohttp_transport import LiteLLMAiohttpTransport
 
-from tests.instrumentation.conftest import Instrument
+from tests.instrumentation.harness import Instrument
 
 # LiteLLM's own pydantic models warn at import; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

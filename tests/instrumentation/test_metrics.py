@@ -13,8 +13,8 @@ from otel_taskmaster import semconv as sc
 from otel_taskmaster.instrumentation.ollama import invocation
 from otel_taskmaster.manual.scope import RequestScope, current_scope
 from otel_taskmaster.quality.features import ResponseFeatures
-from tests.instrumentation.conftest import Instrument, Telemetry
 from tests.instrumentation.expect import server
+from tests.instrumentation.harness import Instrument, Telemetry
 from tests.support.ollama_server import set_faults
 
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]

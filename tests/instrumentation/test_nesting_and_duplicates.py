@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 
 from otel_taskmaster.distro import TaskMasterDistro
 from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
-from tests.instrumentation.conftest import Instrument, Telemetry
+from tests.instrumentation.harness import Instrument, Telemetry
 
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
 

@@ -7,7 +7,6 @@ from typing import Any
 import ollama
 import pytest
 
-from tests.instrumentation.conftest import Instrument
 from tests.instrumentation.expect import (
     TTFT,
     approx_equal,
@@ -16,6 +15,7 @@ from tests.instrumentation.expect import (
     request_attrs,
     without_ttft,
 )
+from tests.instrumentation.harness import Instrument
 
 PROMPT = "Tell me a joke about OpenTelemetry"
 MESSAGES = [{"role": "user", "content": PROMPT}]

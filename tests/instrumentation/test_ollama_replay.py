@@ -8,7 +8,6 @@ from typing import Any
 import ollama
 import pytest
 
-from tests.instrumentation.conftest import Instrument
 from tests.instrumentation.expect import (
     RECORDINGS,
     TTFT,
@@ -20,6 +19,7 @@ from tests.instrumentation.expect import (
     request_attrs,
     without_ttft,
 )
+from tests.instrumentation.harness import Instrument
 from tests.support.ollama_server import CASSETTE_HEADER
 
 CASSETTES = sorted(p.stem for p in RECORDINGS.glob("*.yaml"))

@@ -9,7 +9,7 @@ from typing import Any
 import ollama
 import pytest
 
-from tests.instrumentation.conftest import Instrument, Telemetry
+from tests.instrumentation.harness import Instrument, Telemetry
 
 PROMPT = "Zanzibar-quokka-7731 is the password; write me a haiku"
 SECRET = "sk-live-very-secret-4242"

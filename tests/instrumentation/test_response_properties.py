@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from otel_taskmaster.instrumentation.ollama import invocation, stream
 from otel_taskmaster.instrumentation.ollama.response import parse_body
 from otel_taskmaster.instrumentation.ollama.routes import ROUTES
-from tests.instrumentation.conftest import Instrument, Telemetry
+from tests.instrumentation.harness import Instrument, Telemetry
 
 OLLAMA = "http://127.0.0.1:11434"  # the default Ollama endpoint; MockTransport never dials it
 EXAMPLES = settings(

@@ -9,7 +9,7 @@ import httpx
 import ollama
 import orjson
 
-from tests.instrumentation.conftest import BytesPlan, Instrument, serving_bytes
+from tests.instrumentation.harness import BytesPlan, Instrument, serving_bytes
 from tests.support.ollama_server import CHUNKS_HEADER, running_simulator
 
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
