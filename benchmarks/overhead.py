@@ -549,6 +549,15 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _slope_per_10k(samples: list[dict[str, Any]], key: str) -> float:
+    """KiB per 10,000 calls, fitted over the samples after the first (warm-up) one."""
+    points = samples[1:] if len(samples) > 2 else samples
+    if len(points) < 2:
+        return 0.0
+    fit = statistics.linear_regression([p["calls"] for p in points], [p[key] for p in points])
+    return fit.slope * 10_000
+
+
 def _memory(args: argparse.Namespace) -> int:
     with _servers() as (url, sink):
         samples = _run_worker(args.memory_variant, url, sink, _worker_flags(args))
@@ -562,25 +571,32 @@ def _memory(args: argparse.Namespace) -> int:
         "rss_bytes_per_call": (last["rss_kib"] - first["rss_kib"]) * 1024 / calls,
         "traced_bytes_per_call": (last["traced_kib"] - first["traced_kib"]) * 1024 / calls,
         "gc_objects_growth": last["gc_objects"] - first["gc_objects"],
+        # Least squares over the same samples: one noisy RSS reading cannot make a trend.
+        "rss_slope_kib_per_10k_calls": _slope_per_10k(samples, "rss_kib"),
+        "traced_slope_kib_per_10k_calls": _slope_per_10k(samples, "traced_kib"),
         "spans": last["spans"],
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"Memory over {args.memory_calls} non-streaming chats, variant {args.memory_variant}:\n")
-    print("| calls | RSS KiB | traced KiB | gc objects | spans |")
-    print("|---:|---:|---:|---:|---:|")
+    traced = args.tracemalloc  # without it there is no traced column worth printing
+    print("| calls | RSS KiB |" + (" traced KiB |" if traced else "") + " gc objects | spans |")
+    print("|---:|---:|" + ("---:|" if traced else "") + "---:|---:|")
     for s in samples:
-        print(
-            f"| {s['calls']} | {s['rss_kib']} | {s['traced_kib']:.0f} | {s['gc_objects']} | "
-            f"{s['spans']} |"
-        )
+        cell = f" {s['traced_kib']:.0f} |" if traced else ""
+        print(f"| {s['calls']} | {s['rss_kib']} |{cell} {s['gc_objects']} | {s['spans']} |")
     print(
         f"\nFrom {first['calls']} to {last['calls']} calls: RSS {result['rss_growth_kib']:+d} KiB "
-        f"({result['rss_bytes_per_call']:+.3f} B/call), traced "
-        f"{result['traced_bytes_per_call']:+.3f} B/call, gc objects "
-        f"{result['gc_objects_growth']:+d}."
+        f"({result['rss_bytes_per_call']:+.3f} B/call), gc objects "
+        f"{result['gc_objects_growth']:+d}; least-squares slope of RSS "
+        f"{result['rss_slope_kib_per_10k_calls']:+.1f} KiB per 10,000 calls."
     )
+    if traced:
+        print(
+            f"Traced Python memory: {result['traced_bytes_per_call']:+.3f} B/call, slope "
+            f"{result['traced_slope_kib_per_10k_calls']:+.1f} KiB per 10,000 calls."
+        )
     return 0
 
 
