@@ -1,10 +1,12 @@
 """Export failures reported once, not once per batch.
 
 With no Collector running, the OTLP exporters log an error or warning for every batch
-(every few seconds, per signal). This filter lets the first one through with a note, counts
-the rest in ``taskmaster_telemetry_export_failures_total{signal}`` (readable on the
-Prometheus endpoint, which does not depend on the Collector) and repeats a one-line summary
-at most every ``repeat_after`` seconds.
+(every few seconds, per signal), and under ``opentelemetry-instrument`` those records reach
+no console at all (the root logger only has the OTel log handler, which exports through the
+same failing endpoint). This filter takes those records over: it counts failures in
+``taskmaster_telemetry_export_failures_total{signal}`` (readable on the Prometheus endpoint,
+which does not depend on the Collector) and reports the first one per signal on our own
+logger (JSON on stderr), then a one-line summary at most every ``repeat_after`` seconds.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ EXPORTER_LOGGERS: Final = (
     "opentelemetry.sdk._shared_internal",
 )
 _SIGNALS = (("span", "traces"), ("metric", "metrics"), ("log", "logs"))
+_report = logging.getLogger("otel_taskmaster.export")
 
 
 class ExportFailureFilter(logging.Filter):
-    """Lets the first export failure per signal through, then counts quietly."""
+    """Counts export failures and reports the first per signal (then a periodic summary)."""
 
     def __init__(self, meter: Meter | None = None, repeat_after: float = 600.0) -> None:
         super().__init__()
@@ -65,14 +68,19 @@ class ExportFailureFilter(logging.Filter):
         suppressed = self._suppressed.pop(signal, 0)
         self._last_reported[signal] = now
         note = (
-            f" ({suppressed} similar messages suppressed)"
+            f"{suppressed} similar messages since the last report"
             if suppressed
-            else "; further failures are counted in taskmaster_telemetry_export_failures_total"
+            else "further failures are counted in taskmaster_telemetry_export_failures_total"
             f" and summarized every {self.repeat_after:.0f}s"
         )
-        record.msg = f"{message}{note}"
-        record.args = None
-        return True
+        _report.warning(
+            "Telemetry export failing (%s): %s; %s",
+            signal,
+            message,
+            note,
+            extra={"event_type": "export_failure", "signal": signal},
+        )
+        return False
 
 
 def _signal_of(message: str) -> str:

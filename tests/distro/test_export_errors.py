@@ -33,7 +33,7 @@ def test_first_failure_per_signal_is_logged_the_rest_only_counted(
     logger = logging.getLogger(EXPORTER_LOGGER)
     logger.addFilter(export_filter)
     try:
-        with caplog.at_level(logging.WARNING, logger=EXPORTER_LOGGER):
+        with caplog.at_level(logging.WARNING):
             for _ in range(20):
                 logger.error(
                     "Failed to export %s batch code: %s, reason: %s", "span", None, "refused"
@@ -43,10 +43,12 @@ def test_first_failure_per_signal_is_logged_the_rest_only_counted(
                 )
     finally:
         logger.removeFilter(export_filter)
+    assert {r.name for r in caplog.records} == {"otel_taskmaster.export"}
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
-    assert messages[0].startswith("Failed to export span batch")
+    assert messages[0].startswith("Telemetry export failing (traces): Failed to export span")
     assert "taskmaster_telemetry_export_failures_total" in messages[0]
+    assert messages[1].startswith("Telemetry export failing (metrics): Transient error")
     assert _failures(reader) == {"traces": 20}
 
 
