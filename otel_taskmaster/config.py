@@ -20,6 +20,8 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 class Settings:
     """Everything the distro is told by ``TASKMASTER_*`` and the GenAI ``OTEL_*`` variables."""
 
+    # OTEL_SDK_DISABLED: the SDK makes no telemetry, so we patch nothing either.
+    sdk_disabled: bool = False
     ollama_base_url: str = DEFAULT_OLLAMA_HOST
     # (host, port) pairs whose Ollama API paths are instrumented; ("*", 0) matches any host.
     ollama_endpoints: frozenset[tuple[str, int]] = field(
@@ -46,6 +48,7 @@ class Settings:
         environ = os.environ if environ is None else environ
         base_url = normalize_ollama_url(environ.get(env.OLLAMA_HOST, "") or DEFAULT_OLLAMA_HOST)
         return cls(
+            sdk_disabled=_bool(environ, "OTEL_SDK_DISABLED", False),
             ollama_base_url=base_url,
             ollama_endpoints=_endpoints(base_url, environ.get(env.TASKMASTER_OLLAMA_HOSTS, "")),
             model=environ.get(env.TASKMASTER_MODEL, "").strip() or cls.model,

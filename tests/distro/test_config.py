@@ -91,3 +91,8 @@ def test_bad_value_falls_back_to_default_and_says_so(
         settings = Settings.from_env({name: value})
     assert getattr(settings, field) == default
     assert name in caplog.text
+
+
+def test_sdk_disabled_is_read_from_the_standard_variable() -> None:
+    assert Settings.from_env({"OTEL_SDK_DISABLED": "true"}).sdk_disabled is True
+    assert Settings.from_env({}).sdk_disabled is False

@@ -83,3 +83,17 @@ def test_suppressed_instrumentation_context_makes_no_span(
 
     assert result.done
     assert telemetry.spans() == ()
+
+
+def test_sdk_disabled_patches_nothing() -> None:
+    from otel_taskmaster.config import Settings
+
+    sync_send, async_send = _send(httpx.Client), _send(httpx.AsyncClient)
+    instrumentor = OllamaInstrumentor()
+    instrumentor.instrument(settings=Settings.from_env({"OTEL_SDK_DISABLED": "true"}))
+    try:
+        assert _send(httpx.Client) is sync_send
+        assert _send(httpx.AsyncClient) is async_send
+    finally:
+        instrumentor.uninstrument()
+    assert _send(httpx.Client) is sync_send

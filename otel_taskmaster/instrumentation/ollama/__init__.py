@@ -49,6 +49,8 @@ class OllamaInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         settings = kwargs.get("settings") or Settings.from_env()
+        if settings.sdk_disabled:
+            return
         tracer = get_tracer(
             SCOPE_NAME,
             __version__,
