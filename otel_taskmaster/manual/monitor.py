@@ -109,7 +109,7 @@ class _Monitored:
             error_type = None if exc_type is None else exc_type.__qualname__
             inst = _instruments_for(metrics.get_meter_provider())
             status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
-            inst.requests.add(1, {sc.LABEL_ENDPOINT: scope.endpoint, sc.LABEL_STATUS: status})
+            inst.count_request(scope.endpoint, status)
             inst.request_latency.record(latency, {sc.LABEL_ENDPOINT: scope.endpoint})
             if error_type is None:
                 inst.last_success.set(time.time())

@@ -20,6 +20,13 @@ from tests.support.ollama_server import set_faults
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
 
 
+def _values(telemetry: Telemetry, name: str) -> dict[tuple[str, str], float]:
+    return {
+        (point.attributes["endpoint"], point.attributes["status"]): point.value
+        for point in telemetry.points(name)
+    }
+
+
 def _one(telemetry: Telemetry, name: str, **attrs: Any) -> Any:
     points = [
         p for p in telemetry.points(name) if all(p.attributes.get(k) == v for k, v in attrs.items())
@@ -66,9 +73,10 @@ def test_one_chat_records_every_metric_with_exact_values_and_buckets(
     assert telemetry.points(sc.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK) == []
 
     # The seed's metrics, from the same measurements.
-    requests = _one(telemetry, sc.TASKMASTER_REQUESTS)
-    assert dict(requests.attributes) == {"endpoint": "/api/chat", "status": "success"}
-    assert requests.value == 1
+    assert _values(telemetry, sc.TASKMASTER_REQUESTS) == {
+        ("/api/chat", "success"): 1,
+        ("/api/chat", "error"): 0,  # pre-created so rate() sees the first error
+    }
     latency = _one(telemetry, sc.TASKMASTER_REQUEST_LATENCY)
     assert dict(latency.attributes) == {"endpoint": "/api/chat"}
     assert latency.sum == duration.sum
@@ -104,8 +112,10 @@ def test_failed_call_counts_as_error_and_does_not_move_last_success(
     with pytest.raises(ollama.ResponseError):
         ollama.Client(host=simulator).chat(model="llama3.2", messages=MESSAGES)
 
-    requests = _one(telemetry, sc.TASKMASTER_REQUESTS)
-    assert dict(requests.attributes) == {"endpoint": "/api/chat", "status": "error"}
+    assert _values(telemetry, sc.TASKMASTER_REQUESTS) == {
+        ("/api/chat", "success"): 0,
+        ("/api/chat", "error"): 1,
+    }
     duration = _one(telemetry, sc.GEN_AI_CLIENT_OPERATION_DURATION)
     assert duration.attributes["error.type"] == "500"
     assert telemetry.points(sc.TASKMASTER_LAST_SUCCESS) == []

@@ -85,8 +85,10 @@ def test_sync_handler_gets_span_metrics_and_one_log_line(
         "taskmaster.endpoint": "generate",
         "taskmaster.request_id": "req-1",
     }
+    # The error series starts at 0 so that rate() sees the first error.
     assert telemetry.points("taskmaster_requests") == [
-        ({"endpoint": "generate", "status": "success"}, 1)
+        ({"endpoint": "generate", "status": "success"}, 1),
+        ({"endpoint": "generate", "status": "error"}, 0),
     ]
     assert telemetry.points("taskmaster_request_latency") == [({"endpoint": "generate"}, 1)]
     (record,) = [r for r in caplog.records if r.name == "otel_taskmaster.requests"]
@@ -109,7 +111,8 @@ def test_async_handler_exception_propagates_unchanged_and_counts_an_error(
     assert span.status.status_code is trace.StatusCode.ERROR
     assert span.attributes is not None and span.attributes["error.type"] == "Boom"
     assert telemetry.points("taskmaster_requests") == [
-        ({"endpoint": "tasks", "status": "error"}, 1)
+        ({"endpoint": "tasks", "status": "success"}, 0),
+        ({"endpoint": "tasks", "status": "error"}, 1),
     ]
 
 
@@ -141,7 +144,8 @@ def test_llm_call_inside_monitored_request_is_counted_once(
     assert llm.parent is not None and llm.parent.span_id == outer.context.span_id
     # One request, counted by the decorator only; tokens come from the LLM call.
     assert telemetry.points("taskmaster_requests") == [
-        ({"endpoint": "tasks", "status": "success"}, 1)
+        ({"endpoint": "tasks", "status": "success"}, 1),
+        ({"endpoint": "tasks", "status": "error"}, 0),
     ]
     (record,) = [r for r in caplog.records if r.name == "otel_taskmaster.requests"]
     assert record.tokens_out == llm.attributes["gen_ai.usage.output_tokens"]  # type: ignore[attr-defined,index]

@@ -79,8 +79,19 @@ class Instruments:
             sc.TASKMASTER_LAST_SUCCESS,
             description="Unix time of the last successful request",
         )
+        self._endpoints_seen: set[str] = set()
         self.instrumentation_errors = meter.create_counter(
             sc.TASKMASTER_INSTRUMENTATION_ERRORS,
             unit=sc.UNIT_ERROR,
             description="Errors inside the instrumentation, caught and not raised into the app",
         )
+
+    def count_request(self, endpoint: str, status: str) -> None:
+        """Adds one to ``taskmaster_requests``; the first time an endpoint is seen, both of
+        its status series start at 0, so ``rate()`` sees the first error too (a series that
+        appears already at 1 has no increase to measure)."""
+        if endpoint not in self._endpoints_seen:
+            self._endpoints_seen.add(endpoint)
+            for each in (sc.STATUS_SUCCESS, sc.STATUS_ERROR):
+                self.requests.add(0, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: each})
+        self.requests.add(1, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: status})

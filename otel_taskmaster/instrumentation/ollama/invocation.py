@@ -384,7 +384,7 @@ class LLMCall:
             return
         endpoint = self.route.path
         status = sc.STATUS_ERROR if error_type is not None else sc.STATUS_SUCCESS
-        inst.requests.add(1, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: status})
+        inst.count_request(endpoint, status)
         inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: endpoint})
         if error_type is None:
             inst.last_success.set(time.time())
