@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 from otel_taskmaster import environment_variables
+from otel_taskmaster.distro import TaskMasterDistro
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -85,3 +88,13 @@ def test_table_generator_reads_meaning_and_default_from_docstrings() -> None:
         "`7`",
     )
     assert b_var == script.Variable("B_VAR", "", "(none)")
+
+
+@mock.patch.dict("os.environ", {}, clear=True)
+def test_readme_lists_every_default_the_distro_sets() -> None:
+    TaskMasterDistro()._configure()
+    defaults = dict(os.environ)
+    assert defaults, "the distro set no defaults"
+    text = " ".join(README.read_text().split())
+    missing = [f"{k}={v}" for k, v in defaults.items() if f"`{k}={v}`" not in text]
+    assert not missing, f"README's distro defaults lack {missing}"
