@@ -227,6 +227,20 @@ def test_prometheus_time_to_first_chunk_counts_the_streamed_requests(
     )
 
 
+def _readme_metric_names() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Metrics") : text.index("## Logs")]
+    return set(re.findall(r"`((?:taskmaster|gen_ai)_[a-z_]+)`", section))
+
+
+def test_every_metric_the_readme_names_is_exposed(prometheus: Prometheus) -> None:
+    names = _readme_metric_names()
+    assert len(names) >= 11
+    for name in sorted(names):
+        # A histogram is named by its base; Prometheus holds its _bucket/_count/_sum.
+        assert prometheus.wait_for(f'{{__name__=~"{name}|{name}_count"}}', timeout=30), name
+
+
 # --- OTLP, decoded from the wire -------------------------------------------------------------
 
 
