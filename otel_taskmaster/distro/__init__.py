@@ -12,7 +12,7 @@ from opentelemetry.environment_variables import (
     OTEL_METRICS_EXPORTER,
     OTEL_TRACES_EXPORTER,
 )
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_PROTOCOL,
     OTEL_EXPORTER_PROMETHEUS_HOST,
@@ -22,12 +22,6 @@ from opentelemetry.sdk.environment_variables import (
 )
 
 from otel_taskmaster.config import Settings
-
-# Not exported as constants by every SDK release we support.
-_OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED = (
-    "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
-)
-
 
 _logger = logging.getLogger(__name__)
 
@@ -63,5 +57,3 @@ class TaskMasterDistro(BaseDistro):
         os.environ.setdefault(OTEL_EXPORTER_PROMETHEUS_PORT, "9464")
         # The SDK default of 60 s leaves a fresh dashboard empty for a minute.
         os.environ.setdefault(OTEL_METRIC_EXPORT_INTERVAL, "15000")
-        # Sends stdlib logging (our JSON request logs included) through OTel logs too.
-        os.environ.setdefault(_OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED, "true")

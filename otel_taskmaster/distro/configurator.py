@@ -26,7 +26,7 @@ SCOPE_NAME = "otel_taskmaster"
 PACKAGE_LOGGER = "otel_taskmaster"
 
 
-class TaskMasterConfigurator(_OTelSDKConfigurator):  # type: ignore[misc]
+class TaskMasterConfigurator(_OTelSDKConfigurator):
     """Extends the SDK configurator with quality scoring, the model probe, JSON logs and
     once-only export error reports."""
 

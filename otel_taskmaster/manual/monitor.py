@@ -119,7 +119,7 @@ class _Monitored:
             log_request(
                 request_id=scope.request_id,
                 endpoint=scope.endpoint,
-                model="",
+                model=scope.model,
                 prompt_length=scope.prompt_chars,
                 response_length=scope.response_chars or _length(self.result),
                 latency_ms=latency * 1000.0,

@@ -13,6 +13,7 @@ class RequestScope:
     endpoint: str
     request_id: str
     open: bool = True
+    model: str = ""  # the model of the latest LLM call
     tokens_in: int = 0
     tokens_out: int = 0
     prompt_chars: int = 0
@@ -20,8 +21,10 @@ class RequestScope:
     llm_calls: int = 0
 
     def add_call(
-        self, tokens_in: int, tokens_out: int, prompt_chars: int, response_chars: int
+        self, model: str, tokens_in: int, tokens_out: int, prompt_chars: int, response_chars: int
     ) -> None:
+        if model:
+            self.model = model
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
         self.prompt_chars += prompt_chars

@@ -151,4 +151,5 @@ def test_llm_call_inside_monitored_request_is_counted_once(
     assert record.tokens_out == llm.attributes["gen_ai.usage.output_tokens"]  # type: ignore[attr-defined,index]
     assert record.tokens_in == llm.attributes["gen_ai.usage.input_tokens"]  # type: ignore[attr-defined,index]
     assert record.response_length == len(answer)  # type: ignore[attr-defined]
+    assert record.model == "llama3.2"  # type: ignore[attr-defined]
     assert record.prompt_length == len("Plan the quarterly budget review")  # type: ignore[attr-defined]

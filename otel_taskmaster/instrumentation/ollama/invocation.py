@@ -376,6 +376,7 @@ class LLMCall:
         if scope is not None and scope.open:
             # monitor_request counts and logs the request; we add what only we know.
             scope.add_call(
+                response_model or info.model,
                 summary.input_tokens or 0,
                 output_tokens or 0,
                 info.prompt_chars,
