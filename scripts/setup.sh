@@ -50,6 +50,7 @@ fi
 # Each entry: "<file that proves it is installed> <debian package>".
 debian_packages=(
     "/usr/bin/promtool prometheus"
+    "/usr/bin/amtool prometheus-alertmanager"
 )
 missing=()
 for entry in "${debian_packages[@]}"; do
@@ -63,5 +64,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root timeout 900 apt-get -o DPkg::Lock::Timeout=300 update -qq
     as_root timeout 1800 apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
         --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# --- The Compose Specification JSON schema (the tests validate docker-compose.yml) ---------
+# It ships inside the npm package dclint; only the schema file is used.
+compose_schema=.venv/npm/node_modules/dclint/schemas/compose.schema.json
+if [ ! -f "$compose_schema" ]; then
+    command -v npm >/dev/null 2>&1 || { log "npm is needed for the Compose schema"; exit 1; }
+    log "npm install dclint@3.1.0 (for its compose.schema.json)"
+    timeout 600 npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+        --prefix .venv/npm dclint@3.1.0 </dev/null
 fi
 log "ready: $(.venv/bin/python --version), $(/usr/bin/promtool --version 2>&1 | head -n1)"
