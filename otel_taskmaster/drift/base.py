@@ -8,8 +8,8 @@ textbook run lengths assume. The statistic is capped at 1.5 times the critical t
 which bounds how long a detector takes to re-arm once the process is back to normal (tens of
 observations for the mean CUSUM, one to two hundred for the scale and rate CUSUMs).
 ``drift_detected`` and ``warning_detected`` are true only on the update that raised the level,
-like river's per-update flags. Each detector's ``_step`` inlines this latch (on the hot path a
-method call costs as much as the arithmetic).
+like river's per-update flags. One-sided detectors share ``_latch``; the two-sided mean CUSUM
+inlines its own, since it latches on the larger of two sums.
 """
 
 from __future__ import annotations
@@ -49,6 +49,27 @@ class ChangeDetector(abc.ABC):
         self._statistic = 0.0
         self._state = OK
         self._rose = OK
+
+    def _latch(self, s: float) -> None:
+        """Moves a one-sided statistic to ``s`` and the level with it (see the module doc)."""
+        old = self._state
+        if s <= 0.0:
+            # Back to zero evidence: re-armed (and the common in-control case).
+            self._statistic = 0.0
+            self._state = OK
+            self._rose = OK
+            return
+        if s >= self.h_critical:
+            if s > self._cap:
+                s = self._cap
+            new = CRITICAL
+        elif s >= self.h_warning:
+            new = old if old > WARNING else WARNING
+        else:
+            new = old
+        self._statistic = s
+        self._state = new
+        self._rose = new if new > old else OK
 
     @abc.abstractmethod
     def update(self, x: float) -> ChangeDetector:

@@ -86,21 +86,4 @@ class ScaleCusum(ChangeDetector):
         if z2 > self._clip2:
             z2 = self._clip2
         s = self._statistic + z2 - self._k
-        old = self._state
-        if s <= 0.0:
-            # Back to zero evidence: re-armed (and the common in-control case).
-            self._statistic = 0.0
-            self._state = 0
-            self._rose = 0
-            return
-        if s >= self.h_critical:
-            if s > self._cap:
-                s = self._cap
-            new = 2
-        elif s >= self.h_warning:
-            new = old if old > 1 else 1
-        else:
-            new = old
-        self._statistic = s
-        self._state = new
-        self._rose = new if new > old else 0
+        self._latch(s)

@@ -88,21 +88,4 @@ class TailCusum(BernoulliCusum):
 
     def _step_z(self, z: float) -> None:
         s = self._statistic + (self._yes if z > self.tail_z else self._no)
-        old = self._state
-        if s <= 0.0:
-            # Back to zero evidence: re-armed (and the common in-control case).
-            self._statistic = 0.0
-            self._state = 0
-            self._rose = 0
-            return
-        if s >= self.h_critical:
-            if s > self._cap:
-                s = self._cap
-            new = 2
-        elif s >= self.h_warning:
-            new = old if old > 1 else 1
-        else:
-            new = old
-        self._statistic = s
-        self._state = new
-        self._rose = new if new > old else 0
+        self._latch(s)
