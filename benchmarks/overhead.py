@@ -19,9 +19,9 @@ same warm-up, their order rotated from one repeat to the next:
 - ``none``:         uninstrumented
 - ``ours``:         the production setup: ``TaskMasterDistro`` defaults, ``TaskMasterConfigurator``
                     (SDK: BatchSpanProcessor + OTLP/HTTP traces, periodic OTLP + Prometheus
-                    metric readers, OTLP logs with the logging handler; then the JSON request
-                    logs, model probe, export-error filter and the quality processor with
-                    drift) and ``OllamaInstrumentor``
+                    metric readers, OTLP logs; then the JSON request logs, model probe,
+                    export-error filter and the quality processor with drift), the
+                    ``opentelemetry-instrumentation-logging`` handler and ``OllamaInstrumentor``
 - ``ours-lean``:    ours with traces and metrics only (no logs, quality, drift or probe);
                     not run by default, for telling where the time goes
 - ``openllmetry``:  ``opentelemetry-instrumentation-ollama`` on the same SDK traces + metrics
@@ -183,9 +183,14 @@ def _setup(variant: str) -> tuple[Callable[[], None], Any]:
         from otel_taskmaster.distro.configurator import TaskMasterConfigurator
         from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
 
-        # What `opentelemetry-instrument` does: distro defaults, configurator, instrumentor.
+        # What `opentelemetry-instrument` does: distro defaults, configurator, instrumentors
+        # (logging puts the OTel handler on the root logger; ours-lean exports no logs).
         TaskMasterDistro().configure()
         TaskMasterConfigurator().configure()
+        if variant == "ours":
+            from opentelemetry.instrumentation.logging import LoggingInstrumentor
+
+            LoggingInstrumentor().instrument()
         OllamaInstrumentor().instrument()
     elif variant == "openllmetry":
         from opentelemetry.instrumentation.ollama import OllamaInstrumentor as OpenLLMetry
