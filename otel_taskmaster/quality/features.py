@@ -18,7 +18,8 @@ and ``words``, which count the whole answer):
     (0.0 with fewer than three words). Natural text stays near 0 at any length; a loop of
     an ``m``-word phrase repeated ``r`` times scores ``1 - m / (m*r - 2)``.
 ``compression_ratio``
-    Raw-deflate size (zlib, level 1) / UTF-8 size, capped at 1.0 (1.0 for an empty answer).
+    Raw-deflate size (zlib level 1, 4 KiB window) / UTF-8 size, capped at 1.0 (1.0 for an
+    empty answer).
     Low values mean the text repeats itself, also in scripts without spaces.
 ``structure_markers``
     Count of the characters markdown structure is made of: line breaks (lists, paragraphs),
@@ -169,8 +170,7 @@ def text_features(text: str) -> dict[str, int | float | bool]:
     else:
         repetition = 0.0
     raw = text.encode("utf-8", "surrogatepass")
-    # Raw deflate (negative wbits): no zlib header/trailer to skew short answers.
-    compression = min(1.0, len(zlib.compress(raw, 1, -15)) / len(raw)) if raw else 1.0
+    compression = min(1.0, len(_deflate(raw)) / len(raw)) if raw else 1.0
     return {
         semconv.FEATURE_CHARS: len(text),
         semconv.FEATURE_WORDS: n_words,
@@ -180,6 +180,14 @@ def text_features(text: str) -> dict[str, int | float | bool]:
         semconv.FEATURE_STRUCTURE_MARKERS: structure_markers(text),
         semconv.FEATURE_REFUSAL: is_refusal(text),
     }
+
+
+def _deflate(raw: bytes) -> bytes:
+    # Raw deflate (negative wbits): no header or trailer to skew short answers. A 4 KiB window
+    # still sees any loop shorter than 4 KiB, and sets up in ~4 us where zlib.compress's
+    # default 32 KiB window and memory level take ~60 us per call.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -12, 2)
+    return compressor.compress(raw) + compressor.flush()
 
 
 def structure_markers(text: str) -> int:
