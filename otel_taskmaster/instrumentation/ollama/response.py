@@ -55,9 +55,46 @@ def parse_body(route: Route, data: bytes, text: TextSink | None) -> ResponseSumm
             _read_openai(obj, summary, text)
     else:
         field = route.content_field
-        for obj in _objects(data.split(b"\n"), summary):
-            _read_ollama(obj, field, summary, text)
+        objects = _objects(data.split(b"\n"), summary)
+        if not _read_ollama_fast(data, objects, field, summary, text):
+            for obj in objects:
+                _read_ollama(obj, field, summary, text)
     return summary
+
+
+def _read_ollama_fast(
+    data: bytes,
+    objects: list[dict[str, Any]],
+    field: str,
+    summary: ResponseSummary,
+    text: TextSink | None,
+) -> bool:
+    """The common case without a Python step per field: every chunk has its answer string
+    where Ollama puts it, only the last one is ``done``, and there are no errors or tool
+    calls. Returns False, having changed nothing, when the body needs the full walk."""
+    if not objects or b'"error"' in data or b'"tool_calls"' in data:
+        return False
+    final = objects[-1]
+    try:
+        if field == "message":
+            pieces = [obj["message"]["content"] for obj in objects]
+        else:
+            pieces = [obj[field] for obj in objects]
+        answer = "".join(pieces)
+    except (KeyError, TypeError):
+        return False
+    if final.get("done") is not True or any(obj.get("done") for obj in objects[:-1]):
+        return False
+    summary.response_chars = len(answer)
+    if text is not None and answer:
+        text.add(answer)
+    summary.output_chunks = len(objects) - 1
+    summary.done = True
+    first_model = objects[0].get("model")
+    if isinstance(first_model, str):
+        summary.model = first_model
+    _read_final(final, summary)
+    return True
 
 
 def _objects(lines: list[bytes], summary: ResponseSummary) -> list[dict[str, Any]]:
