@@ -36,12 +36,6 @@ class Instruments:
             description="Time between streamed response chunks after the first",
             explicit_bucket_boundaries_advisory=sc.GEN_AI_PER_TOKEN_BUCKETS,
         )
-        self.server_request_duration = meter.create_histogram(
-            sc.GEN_AI_SERVER_REQUEST_DURATION,
-            unit=sc.UNIT_SECONDS,
-            description="Ollama's own total_duration for the request",
-            explicit_bucket_boundaries_advisory=sc.GEN_AI_DURATION_BUCKETS,
-        )
         self.server_time_per_output_token = meter.create_histogram(
             sc.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN,
             unit=sc.UNIT_SECONDS,

@@ -33,6 +33,7 @@ _FOREIGN_GENAI_KEYS = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_SYSTEM, "llm.request.
 # Bytes of a streamed body kept for parsing; past this only the tail (the final chunk) is.
 KEEP_BYTES = 4 * 1024 * 1024
 _NS_PER_S = 1e9
+_MAX_CACHED_ATTRIBUTE_SETS = 512
 
 
 class CallTelemetry:
@@ -44,6 +45,36 @@ class CallTelemetry:
         self.settings = settings
         self.matcher = RouteMatcher(settings.ollama_endpoints)
         self.models = BoundedLabels(settings.max_models)
+        self._metric_attributes: dict[
+            tuple[str, str, str, int, str | None],
+            tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+        ] = {}
+
+    def metric_attributes(
+        self, operation: str, model: str, address: str, port: int, error_type: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The GenAI metric attribute sets of one kind of call (base, input, output tokens),
+        built once: every input is bounded, and the cache is capped anyway."""
+        key = (operation, model, address, port, error_type)
+        found = self._metric_attributes.get(key)
+        if found is None:
+            base: dict[str, Any] = {
+                sc.GEN_AI_OPERATION_NAME: operation,
+                sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_OLLAMA,
+                sc.GEN_AI_REQUEST_MODEL: model,
+                sc.SERVER_ADDRESS: address,
+                sc.SERVER_PORT: port,
+            }
+            if error_type is not None:
+                base[sc.ERROR_TYPE] = error_type
+            found = (
+                base,
+                {**base, sc.GEN_AI_TOKEN_TYPE: "input"},
+                {**base, sc.GEN_AI_TOKEN_TYPE: "output"},
+            )
+            if len(self._metric_attributes) < _MAX_CACHED_ATTRIBUTE_SETS:
+                self._metric_attributes[key] = found
+        return found
 
     def start(self, route: Route, request: httpx.Request) -> LLMCall:
         return LLMCall(self, route, request)
@@ -273,7 +304,10 @@ class LLMCall:
             self.telemetry.internal_error("finish")
         finally:
             if self._owns_span:
-                span.end()
+                try:
+                    span.end()
+                except Exception:  # a span processor failing in on_end
+                    self.telemetry.internal_error("span_end")
 
     def _record(
         self,
@@ -342,37 +376,27 @@ class LLMCall:
 
         # Metrics: GenAI semconv and the seed's, from the same measurements.
         model_label = telemetry.models.get(info.model or response_model or "")
-        metric_attrs: dict[str, Any] = {
-            sc.GEN_AI_OPERATION_NAME: self.route.operation,
-            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_OLLAMA,
-            sc.GEN_AI_REQUEST_MODEL: model_label,
-            sc.SERVER_ADDRESS: self.server_address,
-            sc.SERVER_PORT: self.server_port,
-        }
-        if error_type is not None:
-            metric_attrs[sc.ERROR_TYPE] = error_type
-        inst.operation_duration.record(duration, metric_attrs)
+        base, as_input, as_output = telemetry.metric_attributes(
+            self.route.operation, model_label, self.server_address, self.server_port, error_type
+        )
         if summary.input_tokens is not None:
-            inst.token_usage.record(
-                summary.input_tokens, {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "input"}
-            )
+            inst.token_usage.record(summary.input_tokens, as_input)
             inst.tokens_input.add(summary.input_tokens)
         if output_tokens is not None:
-            inst.token_usage.record(output_tokens, {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "output"})
+            inst.token_usage.record(output_tokens, as_output)
             inst.tokens_output.add(output_tokens)
         if ttft is not None and info.stream:
-            inst.time_to_first_chunk.record(ttft, metric_attrs)
+            inst.time_to_first_chunk.record(ttft, base)
             if summary.chunks > 1:
                 per_chunk = (duration - ttft) / (summary.chunks - 1)
-                inst.time_per_output_chunk.record(per_chunk, metric_attrs)
-        if summary.total_duration is not None:
-            inst.server_request_duration.record(summary.total_duration, metric_attrs)
+                inst.time_per_output_chunk.record(per_chunk, base)
         if per_token is not None:
-            inst.server_time_per_output_token.record(per_token, metric_attrs)
+            inst.server_time_per_output_token.record(per_token, base)
         if self.route.body != BODY_EMBED and error_type is None:
             inst.response_length.record(summary.response_chars)
 
         scope = self._scope
+        counted_here = scope is None or not scope.open
         if scope is not None and scope.open:
             # monitor_request counts and logs the request; we add what only we know.
             scope.add_call(
@@ -382,26 +406,29 @@ class LLMCall:
                 info.prompt_chars,
                 summary.response_chars,
             )
-            return
-        endpoint = self.route.path
-        status = sc.STATUS_ERROR if error_type is not None else sc.STATUS_SUCCESS
-        inst.count_request(endpoint, status)
-        inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: endpoint})
-        if error_type is None:
-            inst.last_success.set(time.time())
+        else:
+            status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
+            inst.count_request(self.route.path, status)
+            if error_type is None:
+                inst.last_success.set(time.time())
+        # The latencies are recorded with the span current, so they carry it as an exemplar
+        # (Grafana's jump from a latency panel to the trace); the request log carries its ids.
         token = otel_context.attach(self.context)
         try:
-            log_request(
-                request_id=format(span.get_span_context().span_id, "016x"),
-                endpoint=endpoint,
-                model=response_model or info.model,
-                prompt_length=info.prompt_chars,
-                response_length=summary.response_chars,
-                latency_ms=duration * 1000.0,
-                tokens_in=summary.input_tokens or 0,
-                tokens_out=output_tokens or 0,
-                error_type=error_type,
-            )
+            inst.operation_duration.record(duration, base)
+            if counted_here:
+                inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: self.route.path})
+                log_request(
+                    request_id=format(span.get_span_context().span_id, "016x"),
+                    endpoint=self.route.path,
+                    model=response_model or info.model,
+                    prompt_length=info.prompt_chars,
+                    response_length=summary.response_chars,
+                    latency_ms=duration * 1000.0,
+                    tokens_in=summary.input_tokens or 0,
+                    tokens_out=output_tokens or 0,
+                    error_type=error_type,
+                )
         finally:
             otel_context.detach(token)
 
