@@ -151,7 +151,7 @@ class QualitySpanProcessor(SpanProcessor):
             self._failed("evaluation events")
         if self._evaluation_span and parent is not None:
             try:
-                self._child_span(scores, events, model, parent, end)
+                self._child_span(scores, model, parent, end)
             except Exception:
                 self._failed("evaluation span")
         if self._drift is not None:
@@ -194,7 +194,6 @@ class QualitySpanProcessor(SpanProcessor):
     def _child_span(
         self,
         scores: Scores,
-        events: list[dict[str, AttributeValue]],
         model: str,
         parent: Context,
         start: int | None,
@@ -211,8 +210,8 @@ class QualitySpanProcessor(SpanProcessor):
             attributes=attributes,
             start_time=start,
         )
-        for event in events:
-            child.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
+        # Its attributes show the scores in Jaeger; the gen_ai.evaluation.result events
+        # already go out once, as log records on the scored span.
         child.end()
 
     def _evaluation_attributes(
