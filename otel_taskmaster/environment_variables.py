@@ -97,6 +97,15 @@ Path to a TOML file with scoring bands, weights and checks; missing keys keep th
 Default: empty (the seed's bands and weights)
 """
 
+TASKMASTER_EVALUATION_EVENTS: Final = "TASKMASTER_EVALUATION_EVENTS"
+"""
+Where the ``gen_ai.evaluation.result`` events (one per score) go: ``span`` (events on the
+``evaluate {model}`` child span of the scored span, shown by Jaeger), ``log`` (OTel log
+records on the scored span's context, the GenAI semconv event form), ``both``, or ``off``.
+Log records cost about 85 us each per answer, span events about 10 us.
+Default: ``span``
+"""
+
 TASKMASTER_DRIFT_ENABLED: Final = "TASKMASTER_DRIFT_ENABLED"
 """
 ``false`` turns off drift detection on quality scores.

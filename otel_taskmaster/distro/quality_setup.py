@@ -40,5 +40,8 @@ def build_quality_processor(settings: Settings) -> SpanProcessor:
         meter = metrics.get_meter("otel_taskmaster.drift", __version__)
         monitor = DriftMonitor(meter, baseline, max_models=settings.max_models)
     return QualitySpanProcessor(
-        QualityScorer(config), drift_monitor=monitor, max_models=settings.max_models
+        QualityScorer(config),
+        drift_monitor=monitor,
+        max_models=settings.max_models,
+        evaluation_events=settings.evaluation_events,
     )

@@ -54,6 +54,7 @@ def test_every_setting_can_be_overridden() -> None:
             "TASKMASTER_LOG_FORMAT": "off",
             "TASKMASTER_QUALITY_ENABLED": "false",
             "TASKMASTER_QUALITY_CONFIG": "/etc/q.toml",
+            "TASKMASTER_EVALUATION_EVENTS": "both",
             "TASKMASTER_DRIFT_ENABLED": "no",
             "TASKMASTER_DRIFT_BASELINE": "/etc/b.json",
             "TASKMASTER_SKIP_INSTRUMENTORS": "ollama, openai_v2",
@@ -69,6 +70,7 @@ def test_every_setting_can_be_overridden() -> None:
     assert settings.log_format == "off"
     assert settings.quality_enabled is False
     assert settings.quality_config_path == "/etc/q.toml"
+    assert settings.evaluation_events == "both"
     assert settings.drift_enabled is False
     assert settings.drift_baseline_path == "/etc/b.json"
     assert settings.skip_instrumentors == frozenset({"ollama", "openai_v2"})

@@ -43,7 +43,9 @@ class Telemetry:
     def processor(
         self, scorer: QualityScorer | None = None, **kwargs: object
     ) -> QualitySpanProcessor:
-        """A processor on these providers, registered after the span exporter."""
+        """A processor on these providers, registered after the span exporter; evaluation
+        events go both ways (span events and log records) unless a test says otherwise."""
+        kwargs.setdefault("evaluation_events", "both")
         processor = QualitySpanProcessor(
             scorer or QualityScorer(),
             meter_provider=self.meter_provider,

@@ -176,8 +176,35 @@ def test_child_span_carries_scores_under_the_scored_span(telemetry: Telemetry) -
         "taskmaster.quality.check.truncated": False,
         "taskmaster.quality.check.empty": False,
     }
-    # The evaluation events go out once, as log records on the scored span.
+    assert [e.name for e in child.events] == [sc.GEN_AI_EVALUATION_RESULT_EVENT] * 5
+    assert [e.attributes[sc.GEN_AI_EVALUATION_NAME] for e in child.events] == list(NAMES)
+
+
+def test_by_default_evaluation_events_are_span_events_not_log_records(
+    telemetry: Telemetry,
+) -> None:
+    telemetry.processor(evaluation_events="span")
+
+    answer_span(telemetry, GOOD_ANSWER)
+
+    (child,) = evaluation_spans(telemetry)
+    assert len(child.events) == 5
+    assert telemetry.logs.get_finished_logs() == ()
+
+
+def test_log_mode_sends_events_as_log_records_only(telemetry: Telemetry) -> None:
+    telemetry.processor(evaluation_events="log")
+
+    answer_span(telemetry, GOOD_ANSWER)
+
+    (child,) = evaluation_spans(telemetry)
     assert child.events == ()
+    assert len(telemetry.logs.get_finished_logs()) == 5
+
+
+def test_unknown_evaluation_event_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="evaluation_events"):
+        QualitySpanProcessor(QualityScorer(), evaluation_events="kafka")
 
 
 def test_evaluation_span_can_be_turned_off(telemetry: Telemetry) -> None:
