@@ -130,3 +130,22 @@ def test_content_capture_length_limit_cuts_text_and_keeps_valid_json(
     assert outputs[0]["parts"][0]["content"] == answer[:12]
     # Features still describe the whole answer, not the captured part.
     assert span.attributes["taskmaster.response.chars"] == len(answer)
+
+
+def test_quality_off_skips_features_but_content_capture_still_works(
+    instrument: Instrument, simulator: str
+) -> None:
+    telemetry = instrument(
+        simulator,
+        {
+            "TASKMASTER_QUALITY_ENABLED": "false",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+        },
+    )
+    answer = ollama.Client(host=simulator).chat(
+        model="llama3.2", messages=[{"role": "user", "content": "hi"}]
+    )
+    (span,) = telemetry.spans()
+    attributes = dict(span.attributes or {})
+    assert not [key for key in attributes if key.startswith("taskmaster.response.")]
+    assert answer.message.content[:50] in str(attributes["gen_ai.output.messages"])

@@ -238,13 +238,14 @@ class LLMCall:
             return
         try:
             settings = self.telemetry.settings
+            # Features exist for the quality scorer; with it off, nothing reads them.
             features = (
                 ResponseFeatures(settings.feature_max_chars)
-                if self.route.body != BODY_EMBED
+                if self.route.body != BODY_EMBED and settings.quality_enabled
                 else None
             )
             sink: TextSink | None = features
-            if features is not None and settings.capture_content:
+            if self.route.body != BODY_EMBED and settings.capture_content:
                 sink = _CapturedText(features, settings.capture_content_max_length)
             if not tail:
                 summary = parse_body(self.route, head, sink)
@@ -438,14 +439,15 @@ class _CapturedText:
 
     __slots__ = ("_kept", "_limit", "_parts", "features")
 
-    def __init__(self, features: ResponseFeatures, limit: int) -> None:
+    def __init__(self, features: ResponseFeatures | None, limit: int) -> None:
         self.features = features
         self._parts: list[str] = []
         self._kept = 0
         self._limit = limit
 
     def add(self, text: str) -> None:
-        self.features.add(text)
+        if self.features is not None:
+            self.features.add(text)
         if self._kept < self._limit:
             self._parts.append(text)
             self._kept += len(text)
