@@ -33,7 +33,7 @@ def _instruments_for(provider: metrics.MeterProvider) -> Instruments:
     found = _instruments.get(id(provider))
     if found is None:
         meter = provider.get_meter("otel_taskmaster.instrumentation.ollama", __version__)
-        found = _instruments[id(provider)] = Instruments(meter)
+        found = _instruments[id(provider)] = Instruments.for_meter(meter)
     return found
 
 
@@ -111,9 +111,7 @@ class _Monitored:
             status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
             inst.count_request(scope.endpoint, status)
             inst.request_latency.record(latency, {sc.LABEL_ENDPOINT: scope.endpoint})
-            if error_type is None:
-                inst.last_success.set(time.time())
-            else:
+            if error_type is not None:
                 self._span.set_attribute(sc.ERROR_TYPE, error_type)
                 self._span.set_status(Status(StatusCode.ERROR, error_type))
             log_request(

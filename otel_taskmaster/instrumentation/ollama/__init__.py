@@ -58,7 +58,7 @@ class OllamaInstrumentor(BaseInstrumentor):
             schema_url="https://opentelemetry.io/schemas/1.37.0",
         )
         meter = get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
-        telemetry = CallTelemetry(tracer, Instruments(meter), settings)
+        telemetry = CallTelemetry(tracer, Instruments.for_meter(meter), settings)
         wrap_function_wrapper(httpx.Client, "send", make_send_wrapper(telemetry))
         wrap_function_wrapper(httpx.AsyncClient, "send", make_async_send_wrapper(telemetry))
 

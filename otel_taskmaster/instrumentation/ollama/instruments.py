@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from opentelemetry.metrics import Meter
+import threading
+import time
+from collections.abc import Iterable
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otel_taskmaster import semconv as sc
 
@@ -43,24 +47,11 @@ class Instruments:
             explicit_bucket_boundaries_advisory=sc.GEN_AI_PER_TOKEN_BUCKETS,
         )
         # The seed's names; see semconv.py for the exposed Prometheus names.
-        self.requests = meter.create_counter(
-            sc.TASKMASTER_REQUESTS, unit=sc.UNIT_REQUEST, description="Total requests to TaskMaster"
-        )
         self.request_latency = meter.create_histogram(
             sc.TASKMASTER_REQUEST_LATENCY,
             unit=sc.UNIT_SECONDS,
             description="Request latency in seconds",
             explicit_bucket_boundaries_advisory=sc.SEED_LATENCY_BUCKETS,
-        )
-        self.tokens_input = meter.create_counter(
-            sc.TASKMASTER_TOKENS_INPUT,
-            unit=sc.UNIT_TOKEN,
-            description="Total input tokens processed",
-        )
-        self.tokens_output = meter.create_counter(
-            sc.TASKMASTER_TOKENS_OUTPUT,
-            unit=sc.UNIT_TOKEN,
-            description="Total output tokens generated",
         )
         self.response_length = meter.create_histogram(
             sc.TASKMASTER_RESPONSE_LENGTH,
@@ -68,12 +59,33 @@ class Instruments:
             description="Response length in characters",
             explicit_bucket_boundaries_advisory=sc.SEED_RESPONSE_LENGTH_BUCKETS,
         )
+        # The seed's counters and its timestamp gauge are observed from running totals: one
+        # integer addition per call instead of one SDK measurement per metric reader.
+        self._totals = _Totals()
+        meter.create_observable_counter(
+            sc.TASKMASTER_REQUESTS,
+            callbacks=[self._totals.observe_requests],
+            unit=sc.UNIT_REQUEST,
+            description="Total requests to TaskMaster",
+        )
+        meter.create_observable_counter(
+            sc.TASKMASTER_TOKENS_INPUT,
+            callbacks=[self._totals.observe_tokens_in],
+            unit=sc.UNIT_TOKEN,
+            description="Total input tokens processed",
+        )
+        meter.create_observable_counter(
+            sc.TASKMASTER_TOKENS_OUTPUT,
+            callbacks=[self._totals.observe_tokens_out],
+            unit=sc.UNIT_TOKEN,
+            description="Total output tokens generated",
+        )
         # No unit: "s" would make the exporter append _seconds to the seed's name.
-        self.last_success = meter.create_gauge(
+        meter.create_observable_gauge(
             sc.TASKMASTER_LAST_SUCCESS,
+            callbacks=[self._totals.observe_last_success],
             description="Unix time of the last successful request",
         )
-        self._endpoints_seen: set[str] = set()
         self.instrumentation_errors = meter.create_counter(
             sc.TASKMASTER_INSTRUMENTATION_ERRORS,
             unit=sc.UNIT_ERROR,
@@ -81,11 +93,67 @@ class Instruments:
         )
 
     def count_request(self, endpoint: str, status: str) -> None:
-        """Adds one to ``taskmaster_requests``; the first time an endpoint is seen, both of
-        its status series start at 0, so ``rate()`` sees the first error too (a series that
-        appears already at 1 has no increase to measure)."""
-        if endpoint not in self._endpoints_seen:
-            self._endpoints_seen.add(endpoint)
-            for each in (sc.STATUS_SUCCESS, sc.STATUS_ERROR):
-                self.requests.add(0, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: each})
-        self.requests.add(1, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: status})
+        """One more ``taskmaster_requests``; success also moves the last-success timestamp."""
+        self._totals.count_request(endpoint, status)
+
+    def count_tokens(self, tokens_in: int, tokens_out: int) -> None:
+        self._totals.count_tokens(tokens_in, tokens_out)
+
+    @classmethod
+    def for_meter(cls, meter: Meter) -> Instruments:
+        """One set per meter: the observed totals must not be split between two copies."""
+        with _CACHE_LOCK:
+            found = _BY_METER.get(id(meter))
+            if found is None or found[0] is not meter:
+                found = _BY_METER[id(meter)] = (meter, cls(meter))
+            return found[1]
+
+
+_CACHE_LOCK = threading.Lock()
+_BY_METER: dict[int, tuple[Meter, Instruments]] = {}
+
+
+class _Totals:
+    """Running totals behind the seed's observable counters; bounded by the endpoints."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str], int] = {}
+        self._tokens_in = 0
+        self._tokens_out = 0
+        self._last_success: float | None = None
+
+    def count_request(self, endpoint: str, status: str) -> None:
+        with self._lock:
+            requests = self._requests
+            if (endpoint, status) not in requests:
+                # Both status series start at 0, so rate() sees the first error too (a series
+                # that appears already at 1 has no increase to measure).
+                for each in (sc.STATUS_SUCCESS, sc.STATUS_ERROR):
+                    requests.setdefault((endpoint, each), 0)
+            requests[endpoint, status] += 1
+            if status == sc.STATUS_SUCCESS:
+                self._last_success = time.time()
+
+    def count_tokens(self, tokens_in: int, tokens_out: int) -> None:
+        with self._lock:
+            self._tokens_in += tokens_in
+            self._tokens_out += tokens_out
+
+    def observe_requests(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            items = list(self._requests.items())
+        return [
+            Observation(count, {sc.LABEL_ENDPOINT: endpoint, sc.LABEL_STATUS: status})
+            for (endpoint, status), count in items
+        ]
+
+    def observe_tokens_in(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self._tokens_in)]
+
+    def observe_tokens_out(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self._tokens_out)]
+
+    def observe_last_success(self, options: CallbackOptions) -> Iterable[Observation]:
+        last = self._last_success
+        return [] if last is None else [Observation(last)]

@@ -382,10 +382,9 @@ class LLMCall:
         )
         if summary.input_tokens is not None:
             inst.token_usage.record(summary.input_tokens, as_input)
-            inst.tokens_input.add(summary.input_tokens)
         if output_tokens is not None:
             inst.token_usage.record(output_tokens, as_output)
-            inst.tokens_output.add(output_tokens)
+        inst.count_tokens(summary.input_tokens or 0, output_tokens or 0)
         if ttft is not None and info.stream:
             inst.time_to_first_chunk.record(ttft, base)
             if summary.chunks > 1:
@@ -410,8 +409,6 @@ class LLMCall:
         else:
             status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
             inst.count_request(self.route.path, status)
-            if error_type is None:
-                inst.last_success.set(time.time())
         # The latencies are recorded with the span current, so they carry it as an exemplar
         # (Grafana's jump from a latency panel to the trace); the request log carries its ids.
         token = otel_context.attach(self.context)
