@@ -180,7 +180,7 @@ def test_child_span_carries_scores_under_the_scored_span(telemetry: Telemetry) -
     assert [e.attributes[sc.GEN_AI_EVALUATION_NAME] for e in child.events] == list(NAMES)
 
 
-def test_by_default_evaluation_events_are_span_events_not_log_records(
+def test_span_mode_sends_events_as_span_events_only(
     telemetry: Telemetry,
 ) -> None:
     telemetry.processor(evaluation_events="span")
@@ -192,13 +192,22 @@ def test_by_default_evaluation_events_are_span_events_not_log_records(
     assert telemetry.logs.get_finished_logs() == ()
 
 
-def test_log_mode_sends_events_as_log_records_only(telemetry: Telemetry) -> None:
-    telemetry.processor(evaluation_events="log")
+def test_by_default_events_are_log_records_and_the_span_has_attributes(
+    telemetry: Telemetry,
+) -> None:
+    processor = QualitySpanProcessor(
+        QualityScorer(),
+        meter_provider=telemetry.meter_provider,
+        tracer_provider=telemetry.tracer_provider,
+        logger_provider=telemetry.logger_provider,
+    )
+    telemetry.tracer_provider.add_span_processor(processor)
 
     answer_span(telemetry, GOOD_ANSWER)
 
     (child,) = evaluation_spans(telemetry)
     assert child.events == ()
+    assert len(child.attributes or {}) == 8  # 5 scores + 3 checks
     assert len(telemetry.logs.get_finished_logs()) == 5
 
 
