@@ -8,8 +8,9 @@ equals the request's, then the first cassette by file name. A request header
 ``headers=`` for that). The recorded status, ``Content-Type`` and body are sent back;
 NDJSON bodies go out one line per HTTP chunk.
 
-With the cassettes in ``/work/shared/fixtures/ollama-recordings/`` (the ``ollama`` client
-sends ``"stream": false`` for non-streamed calls, and no ``stream`` for ``embeddings``):
+With the cassettes in ``shared/fixtures/ollama-recordings/`` beside the repository (the
+``ollama`` client sends ``"stream": false`` for non-streamed calls, and no ``stream`` for
+``embeddings``):
 
 =====================================================  ==========================================
 request                                                cassette served

@@ -7,13 +7,13 @@ cassette, parsed with the standard library), never from the instrumentor's own p
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from otel_taskmaster.quality.features import text_features
+from tests.support.ollama_server import RECORDINGS_DIR as RECORDINGS
 
 NS = 1e-9
 TTFT = "gen_ai.response.time_to_first_chunk"
@@ -93,8 +93,6 @@ def diff(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- cassettes ------------------------------------------------------------------------------
-
-RECORDINGS = Path("/work/shared/fixtures/ollama-recordings")
 
 
 def cassette(name: str) -> tuple[dict[str, Any], int, str, bytes]:

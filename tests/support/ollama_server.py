@@ -33,7 +33,8 @@ from otel_taskmaster.simulator.replay import CASSETTE_HEADER
 from otel_taskmaster.simulator.simulated import CHUNKS_HEADER
 from tests.support.net import free_port, wait_for_port
 
-RECORDINGS_DIR = Path("/work/shared/fixtures/ollama-recordings")
+# shared/ sits beside the repository (in CI too: a fresh clone with a copy of shared/ beside it).
+RECORDINGS_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ollama-recordings"
 __all__ = [
     "CASSETTE_HEADER",
     "CHUNKS_HEADER",
