@@ -50,6 +50,11 @@ class ExportFailureFilter(logging.Filter):
             else None
         )
 
+        if self._counter is not None:
+            # From 0, so the export-failing alert's increase() sees the first failure.
+            for _, signal in _SIGNALS:
+                self._counter.add(0, {sc.LABEL_SIGNAL: signal})
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True

@@ -150,6 +150,9 @@ class DriftMonitor:
                 series = DetectorSet(entry, warmup=self.warmup, min_std=self.min_std)
                 series.labels = {semconv.LABEL_METRIC: metric, semconv.LABEL_MODEL: label}
                 self._series[(metric, label)] = series
+                # Alert counters start at 0, so increase() and rate() see the first alert.
+                for severity in SEVERITY_NAMES.values():
+                    self._alerts.add(0, {**series.labels, semconv.LABEL_SEVERITY: severity})
         return series
 
     def _alert(

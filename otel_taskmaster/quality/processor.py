@@ -110,6 +110,7 @@ class QualitySpanProcessor(SpanProcessor):
             description="Errors inside the distro's own code, caught and not raised",
         )
         self._error_attributes = {semconv.LABEL_COMPONENT: "quality"}
+        self._errors.add(0, self._error_attributes)  # from 0, so rate() sees the first error
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
             _SCOPE, __version__
         )

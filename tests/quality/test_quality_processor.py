@@ -272,7 +272,8 @@ def test_unscorable_spans_record_nothing(telemetry: Telemetry, case: dict[str, A
     answer_span(telemetry, GOOD_ANSWER, **case)
 
     assert points(telemetry, sc.TASKMASTER_QUALITY_SCORE) == {}
-    assert points(telemetry, sc.TASKMASTER_INSTRUMENTATION_ERRORS) == {}
+    errors = points(telemetry, sc.TASKMASTER_INSTRUMENTATION_ERRORS)
+    assert {key: p.value for key, p in errors.items()} == {(("component", "quality"),): 0}
     assert telemetry.logs.get_finished_logs() == ()
     assert evaluation_spans(telemetry) == []
     assert telemetry.drift.observed == []

@@ -34,6 +34,8 @@ _FOREIGN_GENAI_KEYS = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_SYSTEM, "llm.request.
 KEEP_BYTES = 4 * 1024 * 1024
 _NS_PER_S = 1e9
 _MAX_CACHED_ATTRIBUTE_SETS = 512
+# Where our own errors are counted (the `component` label of taskmaster_instrumentation_errors).
+_COMPONENTS = ("start", "response", "finish", "span_end", "malformed_body")
 
 
 class CallTelemetry:
@@ -45,6 +47,9 @@ class CallTelemetry:
         self.settings = settings
         self.matcher = RouteMatcher(settings.ollama_endpoints)
         self.models = BoundedLabels(settings.max_models)
+        # Error counters start at 0, so rate() and increase() see the first error.
+        for component in _COMPONENTS:
+            instruments.instrumentation_errors.add(0, {sc.LABEL_COMPONENT: component})
         self._metric_attributes: dict[
             tuple[str, str, str, int, str | None],
             tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
