@@ -324,14 +324,36 @@ class LLMCall:
         abandoned: bool,
         sink: TextSink | None,
     ) -> None:
-        telemetry = self.telemetry
-        inst = telemetry.instruments
-        span = self.span
-        info = self.request
         summary = summary or ResponseSummary()
         # The request's model stands in only when a successful body does not name one
         # (/api/embeddings); a failed call has no response model.
-        response_model = summary.model or (info.model if error_type is None else None)
+        response_model = summary.model or (self.request.model if error_type is None else None)
+        output_tokens = summary.output_tokens
+        if output_tokens is None and summary.output_chunks and self.route.body != BODY_EMBED:
+            # A stream that never reached its final chunk: one chunk carries about one token.
+            output_tokens = summary.output_chunks
+        per_token = None
+        if summary.eval_duration and summary.output_tokens:
+            per_token = summary.eval_duration / summary.output_tokens
+        self._set_response_attributes(
+            summary, error_type, ttft, abandoned, sink, response_model, output_tokens, per_token
+        )
+        self._record_metrics(
+            summary, error_type, duration, ttft, response_model, output_tokens, per_token
+        )
+        self._count_and_log(summary, error_type, duration, response_model, output_tokens)
+
+    def _set_response_attributes(
+        self,
+        summary: ResponseSummary,
+        error_type: str | None,
+        ttft: float | None,
+        abandoned: bool,
+        sink: TextSink | None,
+        response_model: str | None,
+        output_tokens: int | None,
+        per_token: float | None,
+    ) -> None:
         attrs: dict[str, Any] = {}
         if response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
@@ -339,10 +361,6 @@ class LLMCall:
             attrs[sc.GEN_AI_RESPONSE_ID] = summary.response_id
         if summary.done_reason:
             attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (summary.done_reason,)
-        output_tokens = summary.output_tokens
-        if output_tokens is None and summary.output_chunks and self.route.body != BODY_EMBED:
-            # A stream that never reached its final chunk: one chunk carries about one token.
-            output_tokens = summary.output_chunks
         if summary.input_tokens is not None:
             attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = summary.input_tokens
         if output_tokens is not None:
@@ -352,18 +370,15 @@ class LLMCall:
             (sc.OLLAMA_LOAD_DURATION, summary.load_duration),
             (sc.OLLAMA_PROMPT_EVAL_DURATION, summary.prompt_eval_duration),
             (sc.OLLAMA_EVAL_DURATION, summary.eval_duration),
+            (sc.OLLAMA_TIME_PER_OUTPUT_TOKEN, per_token),
         ):
             if value is not None:
                 attrs[key] = value
-        per_token = None
-        if summary.eval_duration and summary.output_tokens:
-            per_token = summary.eval_duration / summary.output_tokens
-            attrs[sc.OLLAMA_TIME_PER_OUTPUT_TOKEN] = per_token
         if summary.tool_calls:
             attrs[sc.OLLAMA_TOOL_CALL_COUNT] = summary.tool_calls
         if summary.embedding_dimensions:
             attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = summary.embedding_dimensions
-        if ttft is not None and info.stream:
+        if ttft is not None and self.request.stream:
             attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
         if abandoned:
             attrs[sc.TASKMASTER_STREAM_ABANDONED] = True
@@ -376,12 +391,24 @@ class LLMCall:
             )
         if error_type is not None:
             attrs[sc.ERROR_TYPE] = error_type
-            description = summary.error or error_type
-            span.set_status(Status(StatusCode.ERROR, description))
-        span.set_attributes(attrs)
+            self.span.set_status(Status(StatusCode.ERROR, summary.error or error_type))
+        self.span.set_attributes(attrs)
 
-        # Metrics: GenAI semconv and the seed's, from the same measurements.
-        model_label = telemetry.models.get(info.model or response_model or "")
+    def _record_metrics(
+        self,
+        summary: ResponseSummary,
+        error_type: str | None,
+        duration: float,
+        ttft: float | None,
+        response_model: str | None,
+        output_tokens: int | None,
+        per_token: float | None,
+    ) -> None:
+        """GenAI semconv and seed metrics, from the same measurements (latencies: see
+        ``_count_and_log``)."""
+        telemetry = self.telemetry
+        inst = telemetry.instruments
+        model_label = telemetry.models.get(self.request.model or response_model or "")
         base, as_input, as_output = telemetry.metric_attributes(
             self.route.operation, model_label, self.server_address, self.server_port, error_type
         )
@@ -390,7 +417,7 @@ class LLMCall:
         if output_tokens is not None:
             inst.token_usage.record(output_tokens, as_output)
         inst.count_tokens(summary.input_tokens or 0, output_tokens or 0)
-        if ttft is not None and info.stream:
+        if ttft is not None and self.request.stream:
             inst.time_to_first_chunk.record(ttft, base)
             if summary.chunks > 1:
                 per_chunk = (duration - ttft) / (summary.chunks - 1)
@@ -399,11 +426,27 @@ class LLMCall:
             inst.server_time_per_output_token.record(per_token, base)
         if self.route.body != BODY_EMBED and error_type is None:
             inst.response_length.record(summary.response_chars)
+        # With the span current, the duration carries it as an exemplar (Grafana's jump
+        # from a latency panel to the trace).
+        token = otel_context.attach(self.context)
+        try:
+            inst.operation_duration.record(duration, base)
+        finally:
+            otel_context.detach(token)
 
+    def _count_and_log(
+        self,
+        summary: ResponseSummary,
+        error_type: str | None,
+        duration: float,
+        response_model: str | None,
+        output_tokens: int | None,
+    ) -> None:
+        """The seed's request count, latency and log line, unless ``monitor_request`` owns
+        the request: then the call only adds what it knows to the request's totals."""
+        info = self.request
         scope = self._scope
-        counted_here = scope is None or not scope.open
         if scope is not None and scope.open:
-            # monitor_request counts and logs the request; we add what only we know.
             scope.add_call(
                 response_model or info.model,
                 summary.input_tokens or 0,
@@ -411,27 +454,24 @@ class LLMCall:
                 info.prompt_chars,
                 summary.response_chars,
             )
-        else:
-            status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
-            inst.count_request(self.route.path, status)
-        # The latencies are recorded with the span current, so they carry it as an exemplar
-        # (Grafana's jump from a latency panel to the trace); the request log carries its ids.
+            return
+        inst = self.telemetry.instruments
+        status = sc.STATUS_SUCCESS if error_type is None else sc.STATUS_ERROR
+        inst.count_request(self.route.path, status)
         token = otel_context.attach(self.context)
         try:
-            inst.operation_duration.record(duration, base)
-            if counted_here:
-                inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: self.route.path})
-                log_request(
-                    request_id=format(span.get_span_context().span_id, "016x"),
-                    endpoint=self.route.path,
-                    model=response_model or info.model,
-                    prompt_length=info.prompt_chars,
-                    response_length=summary.response_chars,
-                    latency_ms=duration * 1000.0,
-                    tokens_in=summary.input_tokens or 0,
-                    tokens_out=output_tokens or 0,
-                    error_type=error_type,
-                )
+            inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: self.route.path})
+            log_request(
+                request_id=format(self.span.get_span_context().span_id, "016x"),
+                endpoint=self.route.path,
+                model=response_model or info.model,
+                prompt_length=info.prompt_chars,
+                response_length=summary.response_chars,
+                latency_ms=duration * 1000.0,
+                tokens_in=summary.input_tokens or 0,
+                tokens_out=output_tokens or 0,
+                error_type=error_type,
+            )
         finally:
             otel_context.detach(token)
 
