@@ -35,9 +35,9 @@ from otel_taskmaster.drift.base import SEVERITY_NAMES
 from otel_taskmaster.drift.baseline import Baseline
 from otel_taskmaster.drift.detector import deviation_percent
 from otel_taskmaster.drift.detector_set import DEFAULT_MIN_STD, DEFAULT_WARMUP, DetectorSet
+from otel_taskmaster.labels import BoundedLabels
 
 LOGGER_NAME = "otel_taskmaster.drift"
-OTHER_MODEL = "_other"
 UNKNOWN_MODEL = "unknown"
 
 _logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class DriftMonitor:
         # Validate once here, so a bad value fails at start-up and not per observation.
         DetectorSet.validate(warmup, min_std)
         self._metrics = self.baseline.metrics
-        self._models: set[str] = set()
+        self._models = BoundedLabels(max_models)
         self._series: dict[tuple[str, str], DetectorSet] = {}
         self._lock = threading.Lock()
         meter.create_observable_gauge(
@@ -131,13 +131,7 @@ class DriftMonitor:
         return len(self._series)
 
     def _label(self, model: str, admit: bool) -> str:
-        model = model or UNKNOWN_MODEL
-        if model in self._models:
-            return model
-        if admit and len(self._models) < self.max_models:
-            self._models.add(model)
-            return model
-        return OTHER_MODEL
+        return self._models.get(model or UNKNOWN_MODEL, admit)
 
     def _series_for(self, metric: str, model: str) -> DetectorSet | None:
         with self._lock:

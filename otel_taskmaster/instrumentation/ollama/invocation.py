@@ -18,9 +18,9 @@ from otel_taskmaster import semconv as sc
 from otel_taskmaster.config import Settings
 from otel_taskmaster.instrumentation.ollama.attributes import RequestInfo, parse_request
 from otel_taskmaster.instrumentation.ollama.instruments import Instruments
-from otel_taskmaster.instrumentation.ollama.labels import BoundedLabels
 from otel_taskmaster.instrumentation.ollama.response import ResponseSummary, TextSink, parse_body
 from otel_taskmaster.instrumentation.ollama.routes import BODY_EMBED, Route, RouteMatcher
+from otel_taskmaster.labels import BoundedLabels
 from otel_taskmaster.logs.request_log import log_request
 from otel_taskmaster.manual.scope import current_scope
 from otel_taskmaster.quality.features import ResponseFeatures

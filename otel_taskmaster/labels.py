@@ -14,11 +14,12 @@ class BoundedLabels:
         self._limit = limit
         self._seen: set[str] = set()
 
-    def get(self, value: str) -> str:
+    def get(self, value: str, admit: bool = True) -> str:
+        """The label for ``value``; ``admit=False`` only looks, never takes a free place."""
         seen = self._seen
         if value in seen:
             return value
-        if len(seen) < self._limit:
+        if admit and len(seen) < self._limit:
             # Racing threads may admit one or two extra names; the set stays bounded.
             seen.add(value)
             return value
