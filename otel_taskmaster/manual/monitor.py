@@ -25,7 +25,9 @@ from otel_taskmaster.version import __version__
 
 SCOPE_NAME = "otel_taskmaster.manual"
 _F = TypeVar("_F", bound=Callable[..., Any])
-_instruments: dict[int, Instruments] = {}
+# provider id -> (provider, what we made for it); keeping the provider keeps its id unique.
+_instruments: dict[int, tuple[metrics.MeterProvider, Instruments]] = {}
+_tracers: dict[int, tuple[trace.TracerProvider, trace.Tracer]] = {}
 
 
 def _instruments_for(provider: metrics.MeterProvider) -> Instruments:
@@ -33,8 +35,16 @@ def _instruments_for(provider: metrics.MeterProvider) -> Instruments:
     found = _instruments.get(id(provider))
     if found is None:
         meter = provider.get_meter("otel_taskmaster.instrumentation.ollama", __version__)
-        found = _instruments[id(provider)] = Instruments.for_meter(meter)
-    return found
+        found = _instruments[id(provider)] = (provider, Instruments.for_meter(meter))
+    return found[1]
+
+
+def _tracer_for(provider: trace.TracerProvider) -> trace.Tracer:
+    # Made once per provider rather than on every request.
+    found = _tracers.get(id(provider))
+    if found is None:
+        found = _tracers[id(provider)] = (provider, provider.get_tracer(SCOPE_NAME, __version__))
+    return found[1]
 
 
 def monitor_request(endpoint: str) -> Callable[[_F], _F]:
@@ -85,7 +95,7 @@ class _Monitored:
         self.result: Any = None
 
     def __enter__(self) -> _Monitored:
-        tracer = trace.get_tracer(SCOPE_NAME, __version__)
+        tracer = _tracer_for(trace.get_tracer_provider())
         self._span = tracer.start_span(
             self.scope.endpoint,
             kind=SpanKind.INTERNAL,

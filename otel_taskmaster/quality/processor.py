@@ -22,6 +22,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusC
 from opentelemetry.util.types import AttributeValue
 
 from otel_taskmaster import semconv
+from otel_taskmaster.labels import BoundedLabels
 from otel_taskmaster.quality.scorer import DIMENSIONS, OVERALL, QualityScorer, Scores
 from otel_taskmaster.version import __version__
 
@@ -31,7 +32,6 @@ _logger = logging.getLogger(__name__)
 
 _SCOPE = "otel_taskmaster.quality"
 _SCORED_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
-OTHER_MODEL = "_other"
 UNKNOWN_MODEL = "unknown"
 LATENCY_METRIC = "latency_seconds"
 # Where gen_ai.evaluation.result events go: span events on the evaluation span, log records
@@ -88,7 +88,6 @@ class QualitySpanProcessor(SpanProcessor):
         # is the cheap choice for a Jaeger-only setup.
         self._log_events = evaluation_events in ("log", "both")
         self._span_events = evaluation_events in ("span", "both") and evaluation_span
-        self._max_models = max_models
         meter = (meter_provider or get_meter_provider()).get_meter(_SCOPE, __version__)
         # Observable: each answer only updates a float; the SDK reads the levels once per
         # collection instead of taking five gauge measurements per answer.
@@ -119,7 +118,7 @@ class QualitySpanProcessor(SpanProcessor):
         )
         self._lock = threading.Lock()
         self._ewma: dict[tuple[str, str], float] = {}
-        self._models: dict[str, str] = {}  # model name -> label, at most max_models
+        self._models = BoundedLabels(max_models)
         # label -> dimension -> metric attributes; built once, reused for every answer.
         self._label_sets: dict[str, dict[str, dict[str, str]]] = {}
 
@@ -161,7 +160,11 @@ class QualitySpanProcessor(SpanProcessor):
             self._record_metrics(scores, label)
         except Exception:
             self._failed("metrics")
-        events = self._evaluation_attributes(scores, attrs.get(semconv.GEN_AI_RESPONSE_ID))
+        events = (
+            self._evaluation_attributes(scores, attrs.get(semconv.GEN_AI_RESPONSE_ID))
+            if self._log_events or self._span_events
+            else []
+        )
         if self._log_events:
             try:
                 self._emit_events(events, parent)
@@ -169,7 +172,8 @@ class QualitySpanProcessor(SpanProcessor):
                 self._failed("evaluation events")
         if self._evaluation_span and parent is not None:
             try:
-                self._child_span(scores, events if self._span_events else (), model, parent, end)
+                span_events = events if self._span_events else []
+                self._child_span(scores, span_events, model, parent, end)
             except Exception:
                 self._failed("evaluation span")
         if self._drift is not None:
@@ -273,20 +277,15 @@ class QualitySpanProcessor(SpanProcessor):
     def _model_label(self, model: str) -> str:
         # Bounded: the first max_models names keep their own label, later ones share one.
         label = self._models.get(model)
-        if label is not None:
-            return label
-        with self._lock:
-            label = self._models.get(model)
-            if label is None:
-                if len(self._models) < self._max_models:
-                    label = self._models[model] = model
-                else:
-                    label = OTHER_MODEL
-            if label not in self._label_sets:
-                self._label_sets[label] = {
-                    name: {semconv.LABEL_DIMENSION: name, semconv.LABEL_MODEL: label}
-                    for name in (*DIMENSIONS, OVERALL)
-                }
+        if label not in self._label_sets:
+            with self._lock:
+                self._label_sets.setdefault(
+                    label,
+                    {
+                        name: {semconv.LABEL_DIMENSION: name, semconv.LABEL_MODEL: label}
+                        for name in (*DIMENSIONS, OVERALL)
+                    },
+                )
         return label
 
     def _failed(self, stage: str) -> None:
