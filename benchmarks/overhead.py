@@ -351,7 +351,7 @@ def _rss_kib() -> int:
 # --- the driver -----------------------------------------------------------------------------
 
 
-def _variant_env(variant: str, url: str, sink: str) -> dict[str, str]:
+def _variant_env(variant: str, url: str, sink: str, ours_env: Sequence[str] = ()) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TASKMASTER_"))}
     env.update(_BASE_ENV)
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink
@@ -372,10 +372,19 @@ def _variant_env(variant: str, url: str, sink: str) -> dict[str, str]:
             OTEL_LOGS_EXPORTER="none",
             TRACELOOP_TRACE_CONTENT="false",
         )
+    if variant in ("ours", "ours-lean"):
+        env.update(item.split("=", 1) for item in ours_env)  # type: ignore[misc]
     return env
 
 
-def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str], raw: bool = False) -> Any:
+def _run_worker(
+    variant: str,
+    url: str,
+    sink: str,
+    extra: Sequence[str],
+    raw: bool = False,
+    ours_env: Sequence[str] = (),
+) -> Any:
     with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
         out = Path(tmp, "result.json")
         # Our JSON request logs go to stderr, one line a call: a file, as in production.
@@ -383,7 +392,7 @@ def _run_worker(variant: str, url: str, sink: str, extra: Sequence[str], raw: bo
             command = [sys.executable, __file__, "--worker", variant, "--url", url]
             proc = subprocess.run(
                 [*command, "--out", str(out), *extra],
-                env=_variant_env(variant, url, sink),
+                env=_variant_env(variant, url, sink, ours_env),
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 check=False,
@@ -524,7 +533,9 @@ def _overhead(args: argparse.Namespace) -> int:
         for repeat in range(args.repeats):
             shift = repeat % len(variants)
             for variant in variants[shift:] + variants[:shift]:
-                runs[variant].append(_run_worker(variant, url, sink, _worker_flags(args)))
+                runs[variant].append(
+                    _run_worker(variant, url, sink, _worker_flags(args), ours_env=args.set)
+                )
             if not args.json:
                 print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr, flush=True)
         sink_counts = _sink_counts(sink)
@@ -555,7 +566,9 @@ def _overhead(args: argparse.Namespace) -> int:
 
 def _profile(args: argparse.Namespace) -> int:
     with _servers() as (url, sink):
-        text = _run_worker(args.profile_variant, url, sink, _worker_flags(args), raw=True)
+        text = _run_worker(
+            args.profile_variant, url, sink, _worker_flags(args), raw=True, ours_env=args.set
+        )
     print(
         f"cProfile of {args.calls} {args.profile} calls, variant {args.profile_variant} "
         f"(cProfile inflates small-function-heavy code; read it for shares, not for µs):"
@@ -575,7 +588,9 @@ def _slope_per_10k(samples: list[dict[str, Any]], key: str) -> float:
 
 def _memory(args: argparse.Namespace) -> int:
     with _servers() as (url, sink):
-        samples = _run_worker(args.memory_variant, url, sink, _worker_flags(args))
+        samples = _run_worker(
+            args.memory_variant, url, sink, _worker_flags(args), ours_env=args.set
+        )
     first, last = samples[1] if len(samples) > 2 else samples[0], samples[-1]
     calls = last["calls"] - first["calls"] or 1
     result = {
@@ -639,6 +654,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_names,
         default=list(SCENARIOS),
         help=f"comma-separated, from {','.join(SCENARIOS)} [all]",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment setting for ours and ours-lean, e.g. TASKMASTER_EVALUATION_EVENTS=log",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--memory", action="store_true", help="the memory run instead")

@@ -47,8 +47,9 @@ class TaskMasterDistro(BaseDistro):
         os.environ.setdefault(OTEL_SERVICE_NAME, "taskmaster")
         os.environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
         # OTLP to the Collector plus a local pull endpoint, so the seed's PromQL works on a
-        # laptop with no Collector at all.
-        os.environ.setdefault(OTEL_METRICS_EXPORTER, "otlp,prometheus")
+        # laptop with no Collector at all; one reader for both aggregates each measurement
+        # once instead of twice (see distro/metric_reader.py).
+        os.environ.setdefault(OTEL_METRICS_EXPORTER, "otlp_prometheus")
         os.environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
         # http/protobuf needs no grpcio in every instrumented process.
         os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")

@@ -13,7 +13,7 @@ from otel_taskmaster.distro import TaskMasterDistro
 EXPECTED_DEFAULTS = {
     "OTEL_SERVICE_NAME": "taskmaster",
     "OTEL_TRACES_EXPORTER": "otlp",
-    "OTEL_METRICS_EXPORTER": "otlp,prometheus",
+    "OTEL_METRICS_EXPORTER": "otlp_prometheus",
     "OTEL_LOGS_EXPORTER": "otlp",
     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
     "OTEL_EXPORTER_PROMETHEUS_HOST": "localhost",
