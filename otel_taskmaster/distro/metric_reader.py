@@ -73,7 +73,7 @@ class OtlpPrometheusMetricReader(PeriodicExportingMetricReader):
         self._prometheus._set_collect_callback(self._collect_shared)
 
     def _collect_shared(self, _reader: object, timeout_millis: float = 10_000) -> Any:
-        collect = self._collect
+        collect: Any = self._collect  # the SDK calls it so; its annotation lacks the keyword
         return None if collect is None else collect(self, timeout_millis=timeout_millis)
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
