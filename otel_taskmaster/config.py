@@ -39,7 +39,7 @@ class Settings:
     log_format: str = "json"
     quality_enabled: bool = True
     quality_config_path: str | None = None
-    evaluation_events: str = "log"
+    evaluation_events: str = "span"
     drift_enabled: bool = True
     drift_baseline_path: str | None = None
 
@@ -68,7 +68,7 @@ class Settings:
             quality_enabled=_bool(environ, env.TASKMASTER_QUALITY_ENABLED, True),
             quality_config_path=environ.get(env.TASKMASTER_QUALITY_CONFIG) or None,
             evaluation_events=_choice(
-                environ, env.TASKMASTER_EVALUATION_EVENTS, ("span", "log", "both", "off"), "log"
+                environ, env.TASKMASTER_EVALUATION_EVENTS, ("span", "log", "both", "off"), "span"
             ),
             drift_enabled=_bool(environ, env.TASKMASTER_DRIFT_ENABLED, True),
             drift_baseline_path=environ.get(env.TASKMASTER_DRIFT_BASELINE) or None,

@@ -192,7 +192,7 @@ def test_span_mode_sends_events_as_span_events_only(
     assert telemetry.logs.get_finished_logs() == ()
 
 
-def test_by_default_events_are_log_records_and_the_span_has_attributes(
+def test_by_default_events_are_span_events_beside_the_score_attributes(
     telemetry: Telemetry,
 ) -> None:
     processor = QualitySpanProcessor(
@@ -206,8 +206,18 @@ def test_by_default_events_are_log_records_and_the_span_has_attributes(
     answer_span(telemetry, GOOD_ANSWER)
 
     (child,) = evaluation_spans(telemetry)
-    assert child.events == ()
+    assert [e.name for e in child.events] == [sc.GEN_AI_EVALUATION_RESULT_EVENT] * 5
     assert len(child.attributes or {}) == 8  # 5 scores + 3 checks
+    assert telemetry.logs.get_finished_logs() == ()
+
+
+def test_log_mode_sends_events_as_log_records_only(telemetry: Telemetry) -> None:
+    telemetry.processor(evaluation_events="log")
+
+    answer_span(telemetry, GOOD_ANSWER)
+
+    (child,) = evaluation_spans(telemetry)
+    assert child.events == ()
     assert len(telemetry.logs.get_finished_logs()) == 5
 
 
