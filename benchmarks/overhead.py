@@ -373,7 +373,7 @@ def _variant_env(variant: str, url: str, sink: str, ours_env: Sequence[str] = ()
             TRACELOOP_TRACE_CONTENT="false",
         )
     if variant in ("ours", "ours-lean"):
-        env.update(item.split("=", 1) for item in ours_env)  # type: ignore[misc]
+        env.update(item.split("=", 1) for item in ours_env)  # type: ignore[misc]  # checked in main
     return env
 
 
@@ -692,6 +692,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = (set(args.variants) - set(VARIANTS)) | (set(args.scenarios) - set(SCENARIOS))
     if unknown:
         print(f"unknown variants or scenarios: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    malformed = [item for item in args.set if "=" not in item or item.startswith("=")]
+    if malformed:
+        print(f"--set takes NAME=VALUE, got: {', '.join(malformed)}", file=sys.stderr)
         return 2
     if args.worker:
         if args.profile:

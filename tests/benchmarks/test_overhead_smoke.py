@@ -81,3 +81,15 @@ def test_profile_run_lists_our_send_wrapper_among_the_costs() -> None:
 
     assert "cProfile of 5 stream64 calls, variant ours" in out
     assert "otel_taskmaster/instrumentation/ollama/" in out
+
+
+def test_a_setting_without_a_value_is_refused_before_anything_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--set", "TASKMASTER_EVALUATION_EVENTS"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "--set takes NAME=VALUE, got: TASKMASTER_EVALUATION_EVENTS" in proc.stderr
