@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from otel_taskmaster.health import model_probe
 from otel_taskmaster.health.model_probe import ModelProbe
 from tests.support.net import free_port
 from tests.support.ollama_server import clear_faults, get_stats, running_simulator, set_faults
@@ -55,3 +60,22 @@ def test_collection_reads_the_cached_value_and_never_calls_ollama() -> None:
             assert _gauge(reader) == [({"model": "llama3.2"}, 1)]
         after = get_stats(url)["requests"]
         assert (after["/api/tags"], after["/api/ps"]) == (before["/api/tags"], before["/api/ps"])
+
+
+def test_probes_share_one_http_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client per probe reloads the TLS trust store every interval: CPU for nothing.
+    built: list[httpx.Client] = []
+    real_client = httpx.Client
+
+    def counting_client(*args: Any, **kwargs: Any) -> httpx.Client:
+        client = real_client(*args, **kwargs)
+        built.append(client)
+        return client
+
+    monkeypatch.setattr(model_probe.httpx, "Client", counting_client)
+    with running_simulator() as url:
+        probe = ModelProbe(url, "llama3.2", interval=60)
+        assert [probe.probe_once() for _ in range(3)] == [1, 1, 1]
+        probe.stop()
+    assert len(built) == 1
+    assert built[0].is_closed
