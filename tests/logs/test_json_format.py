@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_taskmaster.logs import JsonFormatter, log_request
@@ -86,3 +88,36 @@ def test_failed_request_is_an_error_line_in_the_same_shape() -> None:
 def test_values_json_cannot_encode_are_written_as_text() -> None:
     record = logging.makeLogRecord({"msg": "x", "levelname": "WARNING", "odd": {1, 2}.__class__})
     assert json.loads(JsonFormatter().format(record))["odd"] == "<class 'set'>"
+
+
+def test_no_record_is_built_when_no_handler_would_write_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        built.append(record)
+        return record
+
+    logger = logging.getLogger("otel_taskmaster.requests")
+    monkeypatch.setattr(logger, "propagate", False)  # no handler up the tree either
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    monkeypatch.setattr(logging, "_logRecordFactory", counting_factory)
+    fields = {
+        "request_id": "abc",
+        "endpoint": "/api/chat",
+        "model": "llama3.2",
+        "prompt_length": 1,
+        "response_length": 2,
+        "latency_ms": 3.0,
+        "tokens_in": 4,
+        "tokens_out": 5,
+    }
+    log_request(**fields)
+    assert built == []
+    # A failure still reaches logging's last-resort handler on stderr.
+    log_request(**fields, error_type="ConnectError")
+    assert [record.getMessage() for record in built] == ["Request failed"]
