@@ -10,7 +10,10 @@ Scenarios, all with the real ``ollama`` client against the simulator in zero-del
 
 - ``chat``:      a non-streaming chat (64-token answer), ``ollama.Client``
 - ``stream64``:  a streaming chat, 64 token chunks (+ the final ``done`` line)
-- ``stream16``:  the same with 16 token chunks: the 16- vs 64-chunk slope is the cost per chunk
+- ``stream16``:  the same with 16 token chunks
+- ``stream256``: the same with 256 token chunks; the cost per chunk is the slope between the
+                 shortest and the longest stream run (16 to 256: 240 chunks, so a call's noise
+                 shrinks 240-fold; 16 to 64 without it)
 - ``async8``:    8 concurrent chats, ``ollama.AsyncClient`` + ``asyncio.gather`` (per call)
 
 Variants, each in a fresh subprocess (global providers cannot be reset in-process), with the
@@ -22,8 +25,10 @@ same warm-up, their order rotated from one repeat to the next:
                     metric readers, OTLP logs; then the JSON request logs, model probe,
                     export-error filter and the quality processor with drift), the
                     ``opentelemetry-instrumentation-logging`` handler and ``OllamaInstrumentor``
+- ``ours-no-quality``: ours without the quality processor (so without response features,
+                    scores and drift): traces, metrics, logs; not run by default
 - ``ours-lean``:    ours with traces and metrics only (no logs, quality, drift or probe);
-                    not run by default, for telling where the time goes
+                    not run by default; with the two above it tells where the time goes
 - ``openllmetry``:  ``opentelemetry-instrumentation-ollama`` on the same SDK traces + metrics
                     setup (OTLP/HTTP traces, OTLP + Prometheus metrics), content capture off
                     (``TRACELOOP_TRACE_CONTENT=false``) as ours is by default
@@ -61,9 +66,11 @@ from typing import Any
 MODEL = "llama3.2"
 MESSAGES = [{"role": "user", "content": "Plan my week: three tasks, one line each."}]
 CHUNKS_HEADER = "x-simulator-chunks"  # otel_taskmaster.simulator.simulated.CHUNKS_HEADER
-SCENARIOS = ("chat", "stream64", "stream16", "async8")
+SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
+STREAM_CHUNKS = {"stream16": 16, "stream64": 64, "stream256": 256}
 CONCURRENCY = 8
-VARIANTS = ("none", "ours", "ours-lean", "openllmetry")
+VARIANTS = ("none", "ours", "ours-no-quality", "ours-lean", "openllmetry")
+OURS = ("ours", "ours-no-quality", "ours-lean")
 DEFAULT_VARIANTS = ("none", "ours", "openllmetry")
 # Env common to every worker; the variant adds its own (see _variant_env).
 _BASE_ENV = {
@@ -178,7 +185,7 @@ def _setup(variant: str) -> tuple[Callable[[], None], Any]:
     counter = _span_counter()
     if variant == "none":
         return (lambda: None), counter
-    if variant in ("ours", "ours-lean"):
+    if variant in OURS:
         from otel_taskmaster.distro import TaskMasterDistro
         from otel_taskmaster.distro.configurator import TaskMasterConfigurator
         from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
@@ -187,7 +194,7 @@ def _setup(variant: str) -> tuple[Callable[[], None], Any]:
         # (logging puts the OTel handler on the root logger; ours-lean exports no logs).
         TaskMasterDistro().configure()
         TaskMasterConfigurator().configure()
-        if variant == "ours":
+        if variant != "ours-lean":
             from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
             LoggingInstrumentor().instrument()
@@ -224,6 +231,7 @@ class _Calls:
 
         self.chat64 = ollama.Client(host=url, headers={CHUNKS_HEADER: "64"})
         self.chat16 = ollama.Client(host=url, headers={CHUNKS_HEADER: "16"})
+        self.chat256 = ollama.Client(host=url, headers={CHUNKS_HEADER: "256"})
         self.async64 = ollama.AsyncClient(host=url, headers={CHUNKS_HEADER: "64"})
         self.loop = asyncio.new_event_loop()
 
@@ -236,6 +244,10 @@ class _Calls:
 
     def stream16(self) -> None:
         for _ in self.chat16.chat(model=MODEL, messages=MESSAGES, stream=True):
+            pass
+
+    def stream256(self) -> None:
+        for _ in self.chat256.chat(model=MODEL, messages=MESSAGES, stream=True):
             pass
 
     async def _gather(self, batches: int) -> None:
@@ -365,6 +377,8 @@ def _variant_env(variant: str, url: str, sink: str, ours_env: Sequence[str] = ()
             TASKMASTER_LOG_FORMAT="off",
             TASKMASTER_MODEL_PROBE_INTERVAL="0",
         )
+    elif variant == "ours-no-quality":
+        env.update(TASKMASTER_QUALITY_ENABLED="false")
     elif variant == "openllmetry":
         env.update(
             OTEL_TRACES_EXPORTER="otlp",
@@ -372,7 +386,7 @@ def _variant_env(variant: str, url: str, sink: str, ours_env: Sequence[str] = ()
             OTEL_LOGS_EXPORTER="none",
             TRACELOOP_TRACE_CONTENT="false",
         )
-    if variant in ("ours", "ours-lean"):
+    if variant in OURS:
         env.update(item.split("=", 1) for item in ours_env)  # type: ignore[misc]  # checked in main
     return env
 
@@ -425,44 +439,57 @@ def _summarize(runs: dict[str, list[dict[str, dict[str, float]]]]) -> dict[str, 
                 row["added_" + key] = _med(diffs)
                 row["added_" + key + "_range"] = [min(diffs), max(diffs)]
             per[scenario] = row
-        if "stream64" in scenarios and "stream16" in scenarios:
-            per["per_chunk"] = _per_chunk(repeats, pairs)
+        streams = sorted((STREAM_CHUNKS[s], s) for s in scenarios if s in STREAM_CHUNKS)
+        if len(streams) >= 2:
+            per["per_chunk"] = _per_chunk(repeats, pairs, streams[0], streams[-1])
         summary[variant] = per
     return summary
 
 
-def _per_chunk(repeats: list[Any], pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
-    chunk: dict[str, Any] = {}
+def _per_chunk(
+    repeats: list[Any],
+    pairs: list[tuple[Any, Any]],
+    short: tuple[int, str],
+    long: tuple[int, str],
+) -> dict[str, Any]:
+    chunk: dict[str, Any] = {"between": [short[1], long[1]]}
+
+    def slope(run: dict[str, dict[str, float]], key: str) -> float:
+        """µs per streamed chunk: the long stream's extra time over its extra chunks."""
+        return (run[long[1]][key] - run[short[1]][key]) / (long[0] - short[0])
+
     for key in ("wall_us", "cpu_us"):
-        slopes = [_slope(r, key) for r in repeats]
-        added = [_slope(r, key) - _slope(b, key) for r, b in pairs]
+        slopes = [slope(r, key) for r in repeats]
+        added = [slope(r, key) - slope(b, key) for r, b in pairs]
         chunk[key] = _med(slopes)
         chunk["added_" + key] = _med(added)
         chunk["added_" + key + "_range"] = [min(added), max(added)]
     return chunk
 
 
-def _slope(run: dict[str, dict[str, float]], key: str) -> float:
-    """µs per streamed chunk: the 64- vs 16-chunk difference over the 48 extra chunks."""
-    return (run["stream64"][key] - run["stream16"][key]) / 48
-
-
 def _verdicts(summary: dict[str, Any]) -> list[str]:
+    """The issue's targets for "ours" (everything on); other ours variants for reference."""
     lines = []
     scenarios = [s for s in SCENARIOS if s in summary.get("none", {})]
-    if "ours" in summary and "openllmetry" in summary:
+    for variant in (v for v in OURS if v in summary and "openllmetry" in summary):
+        label = "ours" if variant == "ours" else f"{variant} (reference)"
         for scenario in scenarios:
-            ours = summary["ours"][scenario]["added_cpu_us"]
+            ours = summary[variant][scenario]["added_cpu_us"]
             theirs = summary["openllmetry"][scenario]["added_cpu_us"]
             verdict = "met" if ours < theirs else f"MISSED by {ours - theirs:.0f} µs"
             lines.append(
-                f"- {scenario}: ours adds {ours:.0f} µs CPU/call, OpenLLMetry {theirs:.0f}: "
+                f"- {scenario}: {label} adds {ours:.0f} µs CPU/call, OpenLLMetry {theirs:.0f}: "
                 f"{verdict}"
             )
-    if "ours" in summary and "per_chunk" in summary["ours"]:
-        added = summary["ours"]["per_chunk"]["added_cpu_us"]
+    for variant in (v for v in OURS if "per_chunk" in summary.get(v, {})):
+        label = "ours" if variant == "ours" else f"{variant} (reference)"
+        chunk = summary[variant]["per_chunk"]
+        added = chunk["added_cpu_us"]
         verdict = "met" if added <= 1.0 else f"MISSED by {added - 1.0:.2f} µs"
-        lines.append(f"- per streamed chunk: ours adds {added:.2f} µs CPU (target <= 1): {verdict}")
+        lines.append(
+            f"- per streamed chunk ({' to '.join(chunk['between'])}): {label} adds "
+            f"{added:.2f} µs CPU (target <= 1): {verdict}"
+        )
     return lines
 
 
@@ -660,7 +687,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an environment setting for ours and ours-lean, e.g. TASKMASTER_EVALUATION_EVENTS=log",
+        help="an environment setting for the ours variants, e.g. TASKMASTER_EVALUATION_EVENTS=log",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--memory", action="store_true", help="the memory run instead")

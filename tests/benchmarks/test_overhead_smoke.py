@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
-SCENARIOS = ("chat", "stream64", "stream16", "async8")
+SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
 TINY = ["--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2"]
 
 
@@ -43,6 +43,8 @@ def test_json_run_measures_every_variant_and_scenario_with_one_span_per_call() -
             assert row["spans_per_call"] == expected_spans, (variant, scenario)
             assert row["wall_us"] > 0 and row["cpu_us"] > 0, (variant, scenario)
         assert set(summary[variant]["per_chunk"]) >= {"cpu_us", "wall_us", "added_cpu_us"}
+        # The slope spans the widest pair of streams: 240 chunks, not 48.
+        assert summary[variant]["per_chunk"]["between"] == ["stream16", "stream256"]
     # Added time is against the uninstrumented worker of the same repeat.
     (ours,), (none,) = report["runs"]["ours"], report["runs"]["none"]
     added = ours["chat"]["cpu_us"] - none["chat"]["cpu_us"]
@@ -55,15 +57,20 @@ def test_json_run_measures_every_variant_and_scenario_with_one_span_per_call() -
 
 
 def test_markdown_run_prints_the_table_and_the_targets() -> None:
-    out = _run(*TINY, "--variants", "ours-lean")
+    out = _run(*TINY, "--variants", "ours-lean,ours-no-quality,openllmetry")
 
     assert "| scenario | variant | wall µs/call | CPU µs/call |" in out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     for scenario in SCENARIOS:
-        for variant in ("none", "ours-lean"):
-            assert any(row.startswith(f"| {scenario} | {variant} |") for row in rows)
-    assert any(row.startswith("| ours-lean |") for row in rows)  # the per-chunk table
+        for variant in ("none", "ours-lean", "ours-no-quality"):
+            found = [row for row in rows if row.startswith(f"| {scenario} | {variant} |")]
+            assert len(found) == 1
+            spans = "0.00" if variant == "none" else "1.00"
+            assert found[0].endswith(f"| {spans} |"), found[0]
+    assert any(row.startswith("| ours-no-quality |") for row in rows)  # the per-chunk table
     assert "Targets:" in out
+    assert "- chat: ours-no-quality (reference) adds" in out
+    assert "- per streamed chunk (stream16 to stream256): ours-lean (reference) adds" in out
 
 
 def test_memory_run_samples_rss_at_each_step_and_traces_every_call() -> None:
