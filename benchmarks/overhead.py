@@ -229,25 +229,19 @@ class _Calls:
     def __init__(self, url: str) -> None:
         import ollama
 
-        self.chat64 = ollama.Client(host=url, headers={CHUNKS_HEADER: "64"})
-        self.chat16 = ollama.Client(host=url, headers={CHUNKS_HEADER: "16"})
-        self.chat256 = ollama.Client(host=url, headers={CHUNKS_HEADER: "256"})
+        # One client per stream length: the simulator reads the chunk count from a header.
+        self.clients = {
+            chunks: ollama.Client(host=url, headers={CHUNKS_HEADER: str(chunks)})
+            for chunks in sorted({64, *STREAM_CHUNKS.values()})
+        }
         self.async64 = ollama.AsyncClient(host=url, headers={CHUNKS_HEADER: "64"})
         self.loop = asyncio.new_event_loop()
 
     def chat(self) -> None:
-        self.chat64.chat(model=MODEL, messages=MESSAGES)
+        self.clients[64].chat(model=MODEL, messages=MESSAGES)
 
-    def stream64(self) -> None:
-        for _ in self.chat64.chat(model=MODEL, messages=MESSAGES, stream=True):
-            pass
-
-    def stream16(self) -> None:
-        for _ in self.chat16.chat(model=MODEL, messages=MESSAGES, stream=True):
-            pass
-
-    def stream256(self) -> None:
-        for _ in self.chat256.chat(model=MODEL, messages=MESSAGES, stream=True):
+    def stream(self, chunks: int) -> None:
+        for _ in self.clients[chunks].chat(model=MODEL, messages=MESSAGES, stream=True):
             pass
 
     async def _gather(self, batches: int) -> None:
@@ -270,10 +264,13 @@ def _block(
         batches = max(1, n // CONCURRENCY)
         calls.async8(batches)
         n = batches * CONCURRENCY
-    else:
-        call = getattr(calls, scenario)
+    elif scenario in STREAM_CHUNKS:
+        chunks = STREAM_CHUNKS[scenario]
         for _ in range(n):
-            call()
+            calls.stream(chunks)
+    else:
+        for _ in range(n):
+            calls.chat()
     flush()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
@@ -467,12 +464,16 @@ def _per_chunk(
     return chunk
 
 
+def _verdict_label(variant: str) -> str:
+    return "ours" if variant == "ours" else f"{variant} (reference)"
+
+
 def _verdicts(summary: dict[str, Any]) -> list[str]:
     """The issue's targets for "ours" (everything on); other ours variants for reference."""
     lines = []
     scenarios = [s for s in SCENARIOS if s in summary.get("none", {})]
     for variant in (v for v in OURS if v in summary and "openllmetry" in summary):
-        label = "ours" if variant == "ours" else f"{variant} (reference)"
+        label = _verdict_label(variant)
         for scenario in scenarios:
             ours = summary[variant][scenario]["added_cpu_us"]
             theirs = summary["openllmetry"][scenario]["added_cpu_us"]
@@ -482,7 +483,7 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
                 f"{verdict}"
             )
     for variant in (v for v in OURS if "per_chunk" in summary.get(v, {})):
-        label = "ours" if variant == "ours" else f"{variant} (reference)"
+        label = _verdict_label(variant)
         chunk = summary[variant]["per_chunk"]
         added = chunk["added_cpu_us"]
         verdict = "met" if added <= 1.0 else f"MISSED by {added - 1.0:.2f} µs"
