@@ -55,44 +55,66 @@ def parse_body(route: Route, data: bytes, text: TextSink | None) -> ResponseSumm
             _read_openai(obj, summary, text)
     else:
         field = route.content_field
-        objects = _objects(data.split(b"\n"), summary)
-        if not _read_ollama_fast(data, objects, field, summary, text):
-            for obj in objects:
+        if not _scan_ollama(data, field, summary, text):
+            for obj in _objects(data.split(b"\n"), summary):
                 _read_ollama(obj, field, summary, text)
     return summary
 
 
-def _read_ollama_fast(
-    data: bytes,
-    objects: list[dict[str, Any]],
-    field: str,
-    summary: ResponseSummary,
-    text: TextSink | None,
-) -> bool:
-    """The common case without a Python step per field: every chunk has its answer string
-    where Ollama puts it, only the last one is ``done``, and there are no errors or tool
-    calls. Returns False, having changed nothing, when the body needs the full walk."""
-    if not objects or b'"error"' in data or b'"tool_calls"' in data:
-        return False
-    final = objects[-1]
+# A streamed chunk's line as Ollama (Go, compact JSON, fixed field order) ends it: the
+# answer piece as a raw JSON string body, then ``"done":false``. Inside a JSON string every
+# quote is escaped, so these cannot match there; a line with more fields after the answer
+# (tool calls, thinking) does not match and takes the full walk.
+_CHUNK_TAIL = {
+    "message": re.compile(rb'"content":"([^"\\\n]*(?:\\.[^"\\\n]*)*)"\},"done":false\}\n'),
+    "response": re.compile(rb'"response":"([^"\\\n]*(?:\\.[^"\\\n]*)*)","done":false\}\n'),
+}
+_MODEL = re.compile(rb'"model":("(?:[^"\\]|\\.)*")')
+
+
+def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSink | None) -> bool:
+    """The common case at C speed: one regex pass over the chunks and one JSON parse of the
+    final one, instead of a dict per chunk (1.1 µs a chunk, most of our cost on a stream).
+    Every line but the last must end the way Ollama ends a plain answer chunk, and the last
+    must be the ``done`` object. Returns False, having changed nothing, when the body needs
+    the full walk (errors, tool calls, thinking, anything unusual)."""
+    body = data.rstrip()
+    cut = body.rfind(b"\n") + 1
+    head = body[:cut]
     try:
-        if field == "message":
-            pieces = [obj["message"]["content"] for obj in objects]
-        else:
-            pieces = [obj[field] for obj in objects]
-        answer = "".join(pieces)
-    except (KeyError, TypeError):
+        final = orjson.loads(body[cut:])
+    except orjson.JSONDecodeError:
         return False
-    if final.get("done") is not True or any(obj.get("done") for obj in objects[:-1]):
+    if not isinstance(final, dict) or final.get("done") is not True:
         return False
+    lines = head.count(b"\n")
+    # Each match ends at its own newline, so as many matches as lines means every line matched.
+    pieces = _CHUNK_TAIL[field].findall(head)
+    if len(pieces) != lines:
+        return False
+    last = final.get(field)
+    if field == "message" and isinstance(last, dict):
+        calls = last.get("tool_calls")
+        summary.tool_calls = len(calls) if isinstance(calls, list) else 0
+        last = last.get("content")
+    if last is not None and not isinstance(last, str):
+        return False
+    try:
+        # Each piece is a whole JSON string body, so their concatenation is one.
+        answer = orjson.loads(b'"' + b"".join(pieces) + b'"') if pieces else ""
+    except orjson.JSONDecodeError:
+        return False
+    if last:
+        answer += last
     summary.response_chars = len(answer)
     if text is not None and answer:
         text.add(answer)
-    summary.output_chunks = len(objects) - 1
+    summary.chunks = lines + 1
+    summary.output_chunks = lines
     summary.done = True
-    first_model = objects[0].get("model")
-    if isinstance(first_model, str):
-        summary.model = first_model
+    if lines and not isinstance(final.get("model"), str):
+        first = _MODEL.search(head, 0, head.find(b"\n"))
+        summary.model = _json_string(first.group(1)) if first else None
     _read_final(final, summary)
     return True
 
