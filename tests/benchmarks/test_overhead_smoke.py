@@ -17,7 +17,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
 SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
-TINY = ["--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2"]
+TINY = ["--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2", "--ab-pairs", "2"]
 
 
 def _run(*args: str) -> str:
@@ -45,6 +45,10 @@ def test_json_run_measures_every_variant_and_scenario_with_one_span_per_call() -
         assert set(summary[variant]["per_chunk"]) >= {"cpu_us", "wall_us", "added_cpu_us"}
         # The slope spans the widest pair of streams: 240 chunks, not 48.
         assert summary[variant]["per_chunk"]["between"] == ["stream16", "stream256"]
+    # The paired per-chunk runs switch each instrumentor off and on (the worker checks the
+    # spans of every block), one value per pair.
+    for variant in ("ours", "openllmetry"):
+        assert summary[variant]["per_chunk_ab"]["pairs"] == 2
     # Added time is against the uninstrumented worker of the same repeat.
     (ours,), (none,) = report["runs"]["ours"], report["runs"]["none"]
     added = ours["chat"]["cpu_us"] - none["chat"]["cpu_us"]
@@ -70,7 +74,8 @@ def test_markdown_run_prints_the_table_and_the_targets() -> None:
     assert any(row.startswith("| ours-no-quality |") for row in rows)  # the per-chunk table
     assert "Targets:" in out
     assert "- chat: ours-no-quality (reference) adds" in out
-    assert "- per streamed chunk (stream16 to stream256): ours-lean (reference) adds" in out
+    assert "- per streamed chunk (paired on/off in one process): ours-lean (reference) adds" in out
+    assert any(row.startswith("| openllmetry | ") and row.endswith("| 2 |") for row in rows)
 
 
 def test_memory_run_samples_rss_at_each_step_and_traces_every_call() -> None:
