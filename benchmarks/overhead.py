@@ -259,7 +259,7 @@ def _block(
 ) -> dict[str, float]:
     """Times n calls of one scenario (flush included); per-call wall and CPU in µs."""
     before = counter.count
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
     if scenario == "async8":
         batches = max(1, n // CONCURRENCY)
         calls.async8(batches)
@@ -272,10 +272,12 @@ def _block(
         for _ in range(n):
             calls.chat()
     flush()
+    thread = time.thread_time() - thread
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
         "wall_us": wall / n * 1e6,
         "cpu_us": cpu / n * 1e6,
+        "thread_cpu_us": thread / n * 1e6,
         "spans_per_call": (counter.count - before) / n,
     }
 
@@ -329,8 +331,8 @@ def _chunk_ab_worker(args: argparse.Namespace) -> int:
     switch = _switch(args.worker)
     calls = _Calls(args.url)
     (short, short_name), (long, long_name) = _stream_ends(args.scenarios)
-    # Same streamed chunks in both blocks, so both carry equal weight.
-    short_calls, long_calls = max(1, args.calls // 4), max(1, args.calls * short // (4 * long))
+    # The same number of streamed chunks in both blocks, so both carry equal weight.
+    short_calls, long_calls = max(1, args.ab_chunks // short), max(1, args.ab_chunks // long)
     for name in (short_name, long_name):
         _block(calls, name, args.warmup, flush, counter)
     # A full collection over the start-up heap costs milliseconds and lands at random; frozen,
@@ -344,9 +346,13 @@ def _chunk_ab_worker(args: argparse.Namespace) -> int:
             switch(on)
             spans = counter.count
             gc.collect()
-            cpu_short = _block(calls, short_name, short_calls, flush, counter)["cpu_us"]
+            # CPU of the calling thread: everything that grows with the chunks runs there
+            # (the wrapper, the parse at the end); the exporters' threads work per call and
+            # per interval, and their wake-ups landing in one block or the other were most
+            # of this measurement's noise.
+            cpu_short = _block(calls, short_name, short_calls, flush, counter)["thread_cpu_us"]
             gc.collect()
-            cpu_long = _block(calls, long_name, long_calls, flush, counter)["cpu_us"]
+            cpu_long = _block(calls, long_name, long_calls, flush, counter)["thread_cpu_us"]
             slopes[on] = (cpu_long - cpu_short) / (long - short)
             # Proof the switch worked: a span per call while on, none while off.
             traced = counter.count - spans
@@ -608,7 +614,8 @@ def _table(summary: dict[str, Any], variants: Sequence[str]) -> str:
     if paired:
         lines += [
             "",
-            "Paired in one process (instrumentor on and off, alternating):",
+            "Paired in one process (instrumentation on and off, alternating; CPU of the "
+            "calling thread):",
             "",
             "| variant | added CPU µs/chunk (median) | quartiles | pairs |",
             "|---|---:|---:|---:|",
@@ -632,6 +639,7 @@ def _worker_flags(args: argparse.Namespace) -> list[str]:
         f"--memory-calls={args.memory_calls}",
         f"--sample-every={args.sample_every}",
         f"--ab-pairs={args.ab_pairs}",
+        f"--ab-chunks={args.ab_chunks}",
         *(["--tracemalloc"] if args.tracemalloc else []),
         *(["--memory"] if args.memory else []),
         *(
@@ -806,7 +814,10 @@ def _parser() -> argparse.ArgumentParser:
         "--ab-pairs",
         type=int,
         default=None,
-        help="paired on/off per-chunk measurements per worker, 0 for none [12]",
+        help="paired on/off per-chunk measurements per worker, 0 for none [8]",
+    )
+    parser.add_argument(
+        "--ab-chunks", type=int, default=None, help="streamed chunks per paired block [8192]"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--memory", action="store_true", help="the memory run instead")
@@ -836,7 +847,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.calls = args.calls or (100 if quick else 400)
     args.rounds = args.rounds or (1 if quick else 2)
     args.warmup = args.warmup if args.warmup is not None else (20 if quick else 50)
-    args.ab_pairs = args.ab_pairs if args.ab_pairs is not None else (4 if quick else 12)
+    args.ab_pairs = args.ab_pairs if args.ab_pairs is not None else (4 if quick else 8)
+    args.ab_chunks = args.ab_chunks or (2048 if quick else 8192)
     unknown = (set(args.variants) - set(VARIANTS)) | (set(args.scenarios) - set(SCENARIOS))
     if unknown:
         print(f"unknown variants or scenarios: {', '.join(sorted(unknown))}", file=sys.stderr)

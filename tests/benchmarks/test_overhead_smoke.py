@@ -17,7 +17,10 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
 SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
-TINY = ["--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2", "--ab-pairs", "2"]
+TINY = [
+    *("--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2"),
+    *("--ab-pairs", "2", "--ab-chunks", "512"),
+]
 
 
 def _run(*args: str) -> str:
