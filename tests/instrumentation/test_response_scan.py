@@ -141,3 +141,23 @@ def test_a_non_streamed_answer_counts_its_tool_calls() -> None:
 
     assert _parsed("/api/chat", data) == _walked("/api/chat", data)
     assert _parsed("/api/chat", data)[0].tool_calls == 2
+
+
+CHAT_FINAL = _go_json(_final("/api/chat", 2, "stop"))
+
+
+def test_lines_that_only_look_plain_read_the_same_as_the_walk() -> None:
+    start = b'{"model":"m","message":{"role":"assistant",'
+    odd_lines = [
+        start + b'"text":"no answer key"},"done":false}',  # ends as a plain chunk, no key
+        start + b'"content":"a","content":"b"},"done":false}',  # the key twice (last wins)
+        start + b'"content":"a","b"},"done":false}',  # not JSON: a piece holding ","
+        start + b'"content":"d"},"done":false,"x":1}',  # more after the answer
+    ]
+    plain = start + b'"content":"e"},"done":false}'
+    for odd in odd_lines:
+        for lines in ([odd, plain], [plain, odd], [odd, odd, plain]):
+            data = b"\n".join([*lines, CHAT_FINAL]) + b"\n"
+
+            assert not response._scan_ollama(data, "message", ResponseSummary(), None)
+            assert _parsed("/api/chat", data) == _walked("/api/chat", data), data

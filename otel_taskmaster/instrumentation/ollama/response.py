@@ -61,19 +61,17 @@ def parse_body(route: Route, data: bytes, text: TextSink | None) -> ResponseSumm
     return summary
 
 
-# A streamed chunk's line as Ollama (Go, compact JSON, fixed field order) ends it: the
-# answer piece as a raw JSON string body, then ``"done":false``. Inside a JSON string every
-# quote is escaped, so these cannot match there; a line with more fields after the answer
-# (tool calls, thinking) does not match and takes the full walk.
-_CHUNK_TAIL = {
-    "message": re.compile(rb'"content":"([^"\\\n]*(?:\\.[^"\\\n]*)*)"\},"done":false\}\n'),
-    "response": re.compile(rb'"response":"([^"\\\n]*(?:\\.[^"\\\n]*)*)","done":false\}\n'),
-}
+# How Ollama (Go, compact JSON, fixed field order) writes a plain answer chunk: the answer
+# piece's key, the piece as a JSON string, then these closing bytes up to the newline. Inside
+# a JSON string quotes are escaped and newlines cannot occur, so neither can match there; a
+# line with more after the answer (tool calls, thinking) does not end this way.
+_PIECE_KEY = {"message": b'"content":"', "response": b'"response":"'}
+_CHUNK_END = {"message": b'"},"done":false}\n', "response": b'","done":false}\n'}
 _MODEL = re.compile(rb'"model":("(?:[^"\\]|\\.)*")')
 
 
 def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSink | None) -> bool:
-    """The common case at C speed: one regex pass over the chunks and one JSON parse of the
+    """The common case at C speed: a few splits over the chunks and one JSON parse of the
     final one, instead of a dict per chunk (1.1 µs a chunk, most of our cost on a stream).
     Every line but the last must end the way Ollama ends a plain answer chunk, and the last
     must be the ``done`` object. Returns False, having changed nothing, when the body needs
@@ -88,27 +86,31 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
     if not isinstance(final, dict) or final.get("done") is not True:
         return False
     lines = head.count(b"\n")
-    # Each match ends at its own newline, so as many matches as lines means every line matched.
-    pieces = _CHUNK_TAIL[field].findall(head)
-    if len(pieces) != lines:
+    pieces = _answer_pieces(head, lines, field)
+    if pieces is None:
         return False
     last = final.get(field)
+    calls = None
     if field == "message" and isinstance(last, dict):
         calls = last.get("tool_calls")
-        summary.tool_calls = len(calls) if isinstance(calls, list) else 0
         last = last.get("content")
     if last is not None and not isinstance(last, str):
         return False
     try:
-        # Each piece is a whole JSON string body, so their concatenation is one.
-        answer = orjson.loads(b'"' + b"".join(pieces) + b'"') if pieces else ""
+        # Read as one JSON array of strings: each piece must be a whole string on its own.
+        texts = orjson.loads(b'["' + b'","'.join(pieces) + b'"]') if pieces else []
     except orjson.JSONDecodeError:
         return False
+    if len(texts) != lines:
+        return False
+    answer = "".join(texts)
     if last:
         answer += last
     summary.response_chars = len(answer)
     if text is not None and answer:
         text.add(answer)
+    if isinstance(calls, list):
+        summary.tool_calls = len(calls)
     summary.chunks = lines + 1
     summary.output_chunks = lines
     summary.done = True
@@ -117,6 +119,23 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
         summary.model = _json_string(first.group(1)) if first else None
     _read_final(final, summary)
     return True
+
+
+def _answer_pieces(head: bytes, lines: int, field: str) -> list[bytes] | None:
+    """The raw answer strings of ``lines`` plain chunks, or None when a line is not one.
+    Splits run at memchr speed, where a regex walked every byte (0.4 µs a line)."""
+    if not lines:
+        return []  # a single JSON object: the answer is all in the final one
+    ended = head.split(_CHUNK_END[field])
+    if len(ended) != lines + 1 or ended[-1]:
+        return None  # a line did not end as a plain chunk ends
+    ended.pop()
+    key = _PIECE_KEY[field]
+    # "prefix KEY piece" per line, joined by KEY, splits into prefix, piece, prefix, piece...
+    parts = key.join(ended).split(key)
+    if len(parts) != 2 * lines:
+        return None  # a line without the key, or with it twice
+    return parts[1::2]
 
 
 def _objects(lines: list[bytes], summary: ResponseSummary) -> list[dict[str, Any]]:
