@@ -39,6 +39,14 @@ process, so the batch exporter's work counts) and includes a ``force_flush`` of 
 at its end, so export is paid for by the calls that caused it. Each worker runs its blocks
 ``--rounds`` times and keeps the median; the table shows medians over ``--repeats`` workers,
 and the added time is the median of the per-repeat differences to ``none``.
+
+The cost per streamed chunk is measured twice. The slope between the short and the long
+stream across workers is the simple reading, but a chunk costs the client ~20 µs and the
+same block on this machine varies by ±15%, so 1 µs drowns. The paired reading
+(``--ab-pairs``) runs, in one worker per variant and repeat, pairs of identical calls with
+the instrumentation on and off one right after the other (its patches removed; OpenLLMetry,
+whose ``uninstrument()`` leaves a patch behind, suppressed instead), on the calling thread's
+CPU clock, and takes the difference of the median added time of long and short streams.
 """
 
 from __future__ import annotations
@@ -259,7 +267,7 @@ def _block(
 ) -> dict[str, float]:
     """Times n calls of one scenario (flush included); per-call wall and CPU in µs."""
     before = counter.count
-    wall, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
+    wall, cpu = time.perf_counter(), time.process_time()
     if scenario == "async8":
         batches = max(1, n // CONCURRENCY)
         calls.async8(batches)
@@ -272,12 +280,10 @@ def _block(
         for _ in range(n):
             calls.chat()
     flush()
-    thread = time.thread_time() - thread
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
         "wall_us": wall / n * 1e6,
         "cpu_us": cpu / n * 1e6,
-        "thread_cpu_us": thread / n * 1e6,
         "spans_per_call": (counter.count - before) / n,
     }
 
@@ -324,42 +330,43 @@ def _switch(variant: str) -> Callable[[bool], None]:
 
 
 def _chunk_ab_worker(args: argparse.Namespace) -> int:
-    """Per-chunk cost, paired in one process: the same short and long streams with the
-    instrumentation on and off in alternating order, so machine drift cancels out.
-    Each pair gives (long - short) / extra chunks, on minus off."""
+    """Per-chunk cost from pairs of calls in one process: the same stream with the
+    instrumentation on, then off (or off, then on), so the two calls of a pair share the
+    machine's state of the moment. Pairs for the short and the long stream alternate; the
+    per-chunk cost is the difference of their median added CPU over the extra chunks.
+
+    CPU is the calling thread's: everything that grows with the chunks runs there (the
+    wrapper, the parse at the end, the features); the exporters' threads work per call and
+    per interval, and their wake-ups were most of the noise of a whole-process clock."""
     flush, counter = _setup(args.worker)
     switch = _switch(args.worker)
     calls = _Calls(args.url)
-    (short, short_name), (long, long_name) = _stream_ends(args.scenarios)
-    # The same number of streamed chunks in both blocks, so both carry equal weight.
-    short_calls, long_calls = max(1, args.ab_chunks // short), max(1, args.ab_chunks // long)
-    for name in (short_name, long_name):
-        _block(calls, name, args.warmup, flush, counter)
+    ends = [chunks for chunks, _ in _stream_ends(args.scenarios)]
+    for chunks in ends:
+        for on in (True, False):
+            switch(on)
+            for _ in range(args.warmup):
+                calls.stream(chunks)
     # A full collection over the start-up heap costs milliseconds and lands at random; frozen,
-    # collections only walk what the calls allocate (ours included), so a µs stays visible.
+    # collections only walk what the calls allocate (ours included).
     gc.collect()
     gc.freeze()
-    added = []
+    spans = counter.count
+    added: dict[int, list[float]] = {chunks: [] for chunks in ends}
     for pair in range(args.ab_pairs):
-        slopes = {}
-        for on in (True, False) if pair % 2 else (False, True):
-            switch(on)
-            spans = counter.count
-            gc.collect()
-            # CPU of the calling thread: everything that grows with the chunks runs there
-            # (the wrapper, the parse at the end); the exporters' threads work per call and
-            # per interval, and their wake-ups landing in one block or the other were most
-            # of this measurement's noise.
-            cpu_short = _block(calls, short_name, short_calls, flush, counter)["thread_cpu_us"]
-            gc.collect()
-            cpu_long = _block(calls, long_name, long_calls, flush, counter)["thread_cpu_us"]
-            slopes[on] = (cpu_long - cpu_short) / (long - short)
-            # Proof the switch worked: a span per call while on, none while off.
-            traced = counter.count - spans
-            if traced != (short_calls + long_calls if on else 0):
-                raise RuntimeError(f"{traced} spans with the instrumentor {on=}")
-        added.append(slopes[True] - slopes[False])
-    Path(args.out).write_text(json.dumps(added))
+        for chunks in ends:
+            cpu = {}
+            for on in (True, False) if pair % 2 else (False, True):
+                switch(on)
+                started = time.thread_time()
+                calls.stream(chunks)
+                cpu[on] = time.thread_time() - started
+            added[chunks].append((cpu[True] - cpu[False]) * 1e6)
+    flush()
+    # Proof the switch worked: one span per call made with it on, none with it off.
+    if counter.count - spans != len(ends) * args.ab_pairs:
+        raise RuntimeError(f"{counter.count - spans} spans for {args.ab_pairs} pairs")
+    Path(args.out).write_text(json.dumps({str(chunks): pairs for chunks, pairs in added.items()}))
     return 0
 
 
@@ -614,17 +621,19 @@ def _table(summary: dict[str, Any], variants: Sequence[str]) -> str:
     if paired:
         lines += [
             "",
-            "Paired in one process (instrumentation on and off, alternating; CPU of the "
-            "calling thread):",
+            "Paired calls in one process (the same stream with the instrumentation on and "
+            "off, one right after the other; CPU of the calling thread):",
             "",
-            "| variant | added CPU µs/chunk (median) | quartiles | pairs |",
+            "| variant | added CPU µs/chunk [min, max over workers] | added CPU µs/call, "
+            "short and long stream | pairs |",
             "|---|---:|---:|---:|",
         ]
         for variant in paired:
             ab = summary[variant]["per_chunk_ab"]
-            low, _, high = ab["quartiles"]
+            low, high = ab["added_cpu_us_range"]
             lines.append(
-                f"| {variant} | {ab['added_cpu_us']:+.2f} | [{low:+.2f}, {high:+.2f}] | "
+                f"| {variant} | {ab['added_cpu_us']:+.2f} [{low:+.2f}, {high:+.2f}] | "
+                f"{ab['added_per_call_short_us']:+.0f}, {ab['added_per_call_long_us']:+.0f} | "
                 f"{ab['pairs']} |"
             )
     return "\n".join(lines)
@@ -639,7 +648,6 @@ def _worker_flags(args: argparse.Namespace) -> list[str]:
         f"--memory-calls={args.memory_calls}",
         f"--sample-every={args.sample_every}",
         f"--ab-pairs={args.ab_pairs}",
-        f"--ab-chunks={args.ab_chunks}",
         *(["--tracemalloc"] if args.tracemalloc else []),
         *(["--memory"] if args.memory else []),
         *(
@@ -652,18 +660,35 @@ def _worker_flags(args: argparse.Namespace) -> list[str]:
 
 def _chunk_ab(
     args: argparse.Namespace, variants: Sequence[str], url: str, sink: str
-) -> dict[str, list[float]]:
-    """The paired per-chunk runs: one worker per variant and repeat, all pairs pooled."""
+) -> dict[str, dict[str, Any]]:
+    """The paired per-chunk runs, one worker per variant and repeat."""
     if args.ab_pairs <= 0 or sum(s in STREAM_CHUNKS for s in args.scenarios) < 2:
         return {}
+    (short, _), (long, _) = _stream_ends(args.scenarios)
     flags = [*_worker_flags(args), "--chunk-ab"]
-    pooled: dict[str, list[float]] = {v: [] for v in variants if v != "none"}
+    workers: dict[str, list[dict[str, list[float]]]] = {v: [] for v in variants if v != "none"}
     for _ in range(args.repeats):
-        for variant in pooled:
-            pooled[variant] += _run_worker(variant, url, sink, flags, ours_env=args.set)
+        for variant, runs in workers.items():
+            runs.append(_run_worker(variant, url, sink, flags, ours_env=args.set))
     if not args.json:
         print("per-chunk pairs done", file=sys.stderr, flush=True)
-    return pooled
+
+    def per_chunk(short_added: list[float], long_added: list[float]) -> float:
+        return (_med(long_added) - _med(short_added)) / (long - short)
+
+    result = {}
+    for variant, runs in workers.items():
+        each = [per_chunk(run[str(short)], run[str(long)]) for run in runs]
+        pooled_short = [x for run in runs for x in run[str(short)]]
+        pooled_long = [x for run in runs for x in run[str(long)]]
+        result[variant] = {
+            "added_cpu_us": per_chunk(pooled_short, pooled_long),
+            "added_cpu_us_range": [min(each), max(each)],
+            "added_per_call_short_us": _med(pooled_short),
+            "added_per_call_long_us": _med(pooled_long),
+            "pairs": len(pooled_long),
+        }
+    return result
 
 
 def _overhead(args: argparse.Namespace) -> int:
@@ -682,12 +707,8 @@ def _overhead(args: argparse.Namespace) -> int:
         chunk_ab = _chunk_ab(args, variants, url, sink)
         sink_counts = _sink_counts(sink)
     summary = _summarize(runs)
-    for variant, pairs in chunk_ab.items():
-        summary[variant]["per_chunk_ab"] = {
-            "added_cpu_us": _med(pairs),
-            "quartiles": statistics.quantiles(pairs, n=4) if len(pairs) > 1 else pairs * 3,
-            "pairs": len(pairs),
-        }
+    for variant, paired in chunk_ab.items():
+        summary[variant]["per_chunk_ab"] = paired
     meta = {
         "repeats": args.repeats,
         "calls": args.calls,
@@ -814,10 +835,8 @@ def _parser() -> argparse.ArgumentParser:
         "--ab-pairs",
         type=int,
         default=None,
-        help="paired on/off per-chunk measurements per worker, 0 for none [8]",
-    )
-    parser.add_argument(
-        "--ab-chunks", type=int, default=None, help="streamed chunks per paired block [8192]"
+        help="pairs of calls (on, off) per stream length and worker for the per-chunk "
+        "cost, 0 for none [300]",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--memory", action="store_true", help="the memory run instead")
@@ -847,8 +866,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.calls = args.calls or (100 if quick else 400)
     args.rounds = args.rounds or (1 if quick else 2)
     args.warmup = args.warmup if args.warmup is not None else (20 if quick else 50)
-    args.ab_pairs = args.ab_pairs if args.ab_pairs is not None else (4 if quick else 8)
-    args.ab_chunks = args.ab_chunks or (2048 if quick else 8192)
+    args.ab_pairs = args.ab_pairs if args.ab_pairs is not None else (60 if quick else 300)
     unknown = (set(args.variants) - set(VARIANTS)) | (set(args.scenarios) - set(SCENARIOS))
     if unknown:
         print(f"unknown variants or scenarios: {', '.join(sorted(unknown))}", file=sys.stderr)
