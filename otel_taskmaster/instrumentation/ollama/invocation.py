@@ -20,6 +20,7 @@ from otel_taskmaster.instrumentation.ollama.attributes import RequestInfo, parse
 from otel_taskmaster.instrumentation.ollama.instruments import Instruments
 from otel_taskmaster.instrumentation.ollama.response import ResponseSummary, TextSink, parse_body
 from otel_taskmaster.instrumentation.ollama.routes import BODY_EMBED, Route, RouteMatcher
+from otel_taskmaster.instrumentation.ollama.stream import ObservedAsyncStream, ObservedSyncStream
 from otel_taskmaster.labels import BoundedLabels
 from otel_taskmaster.logs.request_log import log_request
 from otel_taskmaster.manual.scope import current_scope
@@ -191,11 +192,6 @@ class LLMCall:
     def on_response(self, response: httpx.Response, streamed: bool) -> None:
         """Called when ``send`` returned: parse now, or watch the stream until it ends."""
         if streamed:
-            from otel_taskmaster.instrumentation.ollama.stream import (
-                ObservedAsyncStream,
-                ObservedSyncStream,
-            )
-
             inner = response.stream
             if isinstance(inner, httpx.SyncByteStream):
                 response.stream = ObservedSyncStream(inner, self, KEEP_BYTES)
