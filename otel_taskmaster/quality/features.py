@@ -184,10 +184,10 @@ def text_features(text: str) -> dict[str, int | float | bool]:
 
 def _deflate(raw: bytes) -> bytes:
     # Raw deflate (negative wbits): no header or trailer to skew short answers. Level 1 with
-    # zlib's full 32 KiB window sees any loop shorter than 32 KiB, and since the feature
-    # reads at most 32,768 characters the window never slides: a 4 KiB window, slid every
-    # 4 KiB, made an 8,000-character answer cost 176 µs instead of 112 and a 32,768-character
-    # one 895 instead of 194 (benchmarks/scoring.py).
+    # zlib's full 32 KiB window sees any loop shorter than 32 KiB and, on answers up to the
+    # 32,768-character cap in a one-byte script, never slides. A 4 KiB window slid every
+    # 4 KiB: an 8,000-character answer's deflate cost 176 µs instead of 112, a
+    # 32,768-character one's 895 instead of 194.
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     return compressor.compress(raw) + compressor.flush()
 
