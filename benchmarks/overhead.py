@@ -313,8 +313,8 @@ def _switch(variant: str) -> Callable[[bool], None]:
 
         ours = OllamaInstrumentor()  # a singleton: the one _setup instrumented
         return lambda on: ours.instrument() if on else ours.uninstrument()
-    # OpenLLMetry's uninstrument() leaves its Client._request patch in place (the span check
-    # below caught it), so "off" is its own suppression switch, which it checks first.
+    # OpenLLMetry's uninstrument() leaves its Client._request patch in place (the paired
+    # worker's span check caught it), so "off" is its own suppression key, checked first.
     from opentelemetry import context
     from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY
 
