@@ -22,6 +22,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusC
 from opentelemetry.util.types import AttributeValue
 
 from otel_taskmaster import semconv
+from otel_taskmaster.exemplars import NO_EXEMPLAR
 from otel_taskmaster.labels import BoundedLabels
 from otel_taskmaster.quality.scorer import DIMENSIONS, OVERALL, QualityScorer, Scores
 from otel_taskmaster.version import __version__
@@ -192,7 +193,7 @@ class QualitySpanProcessor(SpanProcessor):
                     value if previous is None else previous + alpha * (value - previous)
                 )
         for name, value in scores.dimensions.items():
-            self._histogram.record(value, label_sets[name])
+            self._histogram.record(value, label_sets[name], context=NO_EXEMPLAR)
 
     def _observe_levels(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:

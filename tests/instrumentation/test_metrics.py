@@ -270,3 +270,41 @@ async def test_fault_when_the_response_arrives_is_counted_and_the_span_still_end
     assert len(spans) == 2
     assert all("error.type" not in s.attributes for s in spans)
     assert _errors(telemetry) == {"response": 2}
+
+
+@pytest.mark.parametrize("in_app_span", [True, False], ids=["in-app-span", "no-app-span"])
+def test_latency_histograms_link_the_call_span_and_the_rest_carry_no_exemplar(
+    instrument: Instrument, simulator: str, in_app_span: bool
+) -> None:
+    telemetry = instrument(simulator)
+    app = telemetry.tracer_provider.get_tracer("app")
+    client = ollama.Client(host=simulator)
+
+    if in_app_span:
+        with app.start_as_current_span("POST /ask"):
+            list(client.chat(model="llama3.2", messages=MESSAGES, stream=True))
+    else:
+        list(client.chat(model="llama3.2", messages=MESSAGES, stream=True))
+
+    (call,) = telemetry.genai_spans()
+    # One collection: each one hands over the exemplars sampled since the last and resets.
+    points = {name: list(m.data.data_points) for name, m in telemetry.metrics().items()}
+    for name in (
+        sc.GEN_AI_CLIENT_OPERATION_DURATION,
+        sc.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK,
+        sc.TASKMASTER_REQUEST_LATENCY,
+    ):
+        ((exemplar,),) = [point.exemplars for point in points[name]]
+        assert (exemplar.trace_id, exemplar.span_id) == (
+            call.context.trace_id,
+            call.context.span_id,
+        ), name
+    # The app's span would otherwise be sampled into these: a cost, and the wrong link.
+    for name in (
+        sc.GEN_AI_CLIENT_TOKEN_USAGE,
+        sc.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK,
+        sc.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN,
+        sc.TASKMASTER_RESPONSE_LENGTH,
+    ):
+        assert points[name], name
+        assert all(not point.exemplars for point in points[name]), name

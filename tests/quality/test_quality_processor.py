@@ -423,3 +423,15 @@ def test_real_drift_monitor_goes_critical_when_answers_turn_into_refusals(
     assert monitor.state("refusal", "llama3.2") == 2
     status = points(telemetry, sc.TASKMASTER_DRIFT_STATUS)
     assert status[(("metric", "refusal"), ("model", "llama3.2"))].value == 2
+
+
+def test_score_histograms_take_no_exemplar_from_the_app_span(telemetry: Telemetry) -> None:
+    telemetry.processor()
+    app = telemetry.tracer_provider.get_tracer("app")
+
+    with app.start_as_current_span("POST /ask"):  # the app's server span, sampled
+        answer_span(telemetry, GOOD_ANSWER, duration_s=0.3)
+
+    histogram = points(telemetry, sc.TASKMASTER_RESPONSE_QUALITY)
+    assert set(histogram) == {labels(name) for name in NAMES}
+    assert all(not point.exemplars for point in histogram.values())

@@ -16,6 +16,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_taskmaster import semconv as sc
 from otel_taskmaster.config import Settings
+from otel_taskmaster.exemplars import NO_EXEMPLAR
 from otel_taskmaster.instrumentation.ollama.attributes import RequestInfo, parse_request
 from otel_taskmaster.instrumentation.ollama.instruments import Instruments
 from otel_taskmaster.instrumentation.ollama.response import ResponseSummary, TextSink, parse_body
@@ -401,34 +402,33 @@ class LLMCall:
         per_token: float | None,
     ) -> None:
         """GenAI semconv and seed metrics, from the same measurements (latencies: see
-        ``_count_and_log``)."""
+        ``_count_and_log``).
+
+        Exemplars (see ``otel_taskmaster.exemplars``): the latency histograms (call
+        duration, time to first chunk, the seed's request latency) carry this call's span;
+        the rest take none."""
         telemetry = self.telemetry
         inst = telemetry.instruments
         model_label = telemetry.models.get(self.request.model or response_model or "")
         base, as_input, as_output = telemetry.metric_attributes(
             self.route.operation, model_label, self.server_address, self.server_port, error_type
         )
+        call, none = self.context, NO_EXEMPLAR
         if summary.input_tokens is not None:
-            inst.token_usage.record(summary.input_tokens, as_input)
+            inst.token_usage.record(summary.input_tokens, as_input, context=none)
         if output_tokens is not None:
-            inst.token_usage.record(output_tokens, as_output)
+            inst.token_usage.record(output_tokens, as_output, context=none)
         inst.count_tokens(summary.input_tokens or 0, output_tokens or 0)
         if ttft is not None and self.request.stream:
-            inst.time_to_first_chunk.record(ttft, base)
+            inst.time_to_first_chunk.record(ttft, base, context=call)
             if summary.chunks > 1:
                 per_chunk = (duration - ttft) / (summary.chunks - 1)
-                inst.time_per_output_chunk.record(per_chunk, base)
+                inst.time_per_output_chunk.record(per_chunk, base, context=none)
         if per_token is not None:
-            inst.server_time_per_output_token.record(per_token, base)
+            inst.server_time_per_output_token.record(per_token, base, context=none)
         if self.route.body != BODY_EMBED and error_type is None:
-            inst.response_length.record(summary.response_chars)
-        # With the span current, the duration carries it as an exemplar (Grafana's jump
-        # from a latency panel to the trace).
-        token = otel_context.attach(self.context)
-        try:
-            inst.operation_duration.record(duration, base)
-        finally:
-            otel_context.detach(token)
+            inst.response_length.record(summary.response_chars, context=none)
+        inst.operation_duration.record(duration, base, context=call)
 
     def _count_and_log(
         self,
@@ -456,7 +456,9 @@ class LLMCall:
         inst.count_request(self.route.path, status)
         token = otel_context.attach(self.context)
         try:
-            inst.request_latency.record(duration, {sc.LABEL_ENDPOINT: self.route.path})
+            inst.request_latency.record(
+                duration, {sc.LABEL_ENDPOINT: self.route.path}, context=self.context
+            )
             log_request(
                 request_id=format(self.span.get_span_context().span_id, "016x"),
                 endpoint=self.route.path,
