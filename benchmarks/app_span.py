@@ -61,6 +61,16 @@ def _measure(variant: str, pairs: int, url: str, sink: str) -> list[float]:
     return added
 
 
+def _shutdown() -> None:
+    """Flushes and stops the global providers (exporters, readers, the model probe)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import get_logger_provider
+
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        getattr(provider, "shutdown", lambda: None)()
+    getattr(get_logger_provider(), "shutdown", lambda: None)()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -87,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 added = _measure(args.variant, args.pairs, url, sink)
             finally:
+                _shutdown()  # while the sink still answers and stderr is still open
                 sys.stderr = stderr
     quartiles = statistics.quantiles(added, n=4)
     print(
