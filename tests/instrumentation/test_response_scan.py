@@ -97,6 +97,23 @@ def test_plain_streams_take_the_scan_and_read_what_the_walk_reads(
 
 
 @settings(max_examples=300, deadline=None)
+@given(path=PATHS, thoughts=PIECES, pieces=PIECES)
+def test_a_reasoning_models_thinking_chunks_take_the_scan_and_read_what_the_walk_reads(
+    path: str, thoughts: list[str], pieces: list[str]
+) -> None:
+    lines = [_chunk(path, "", {"thinking": t}) for t in thoughts]
+    lines += [_chunk(path, p, {}) for p in pieces] + [_final(path, 9, "stop")]
+    data = b"".join(_go_json(line) + b"\n" for line in lines)
+
+    assert response._scan_ollama(data, FIELDS[path], ResponseSummary(), None)
+    assert _parsed(path, data) == _walked(path, data)
+    # The thought is not the answer: only the answer's characters are counted.
+    summary, text = _parsed(path, data)
+    assert (summary.response_chars, text) == (len("".join(pieces)), "".join(pieces))
+    assert summary.output_chunks == len(thoughts) + len(pieces)
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     path=PATHS,
     pieces=PIECES,

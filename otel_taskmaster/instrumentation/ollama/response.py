@@ -64,9 +64,12 @@ def parse_body(route: Route, data: bytes, text: TextSink | None) -> ResponseSumm
 # How Ollama (Go, compact JSON, fixed field order) writes a plain answer chunk: the answer
 # piece's key, the piece as a JSON string, then these closing bytes up to the newline. Inside
 # a JSON string quotes are escaped and newlines cannot occur, so neither can match there; a
-# line with more after the answer (tool calls, thinking) does not end this way.
+# line with more after the answer (tool calls) does not end this way. A thinking chunk does,
+# with its thought after an empty answer (see _decoded).
 _PIECE_KEY = {"message": b'"content":"', "response": b'"response":"'}
 _CHUNK_END = {"message": b'"},"done":false}\n', "response": b'","done":false}\n'}
+# What follows the empty answer in a reasoning model's thinking chunk (chat and generate).
+_THINKING = b'","thinking":"'
 _MODEL = re.compile(rb'"model":("(?:[^"\\]|\\.)*")')
 
 
@@ -75,7 +78,7 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
     final one, instead of a dict per chunk (1.1 µs a chunk, most of our cost on a stream).
     Every line but the last must end the way Ollama ends a plain answer chunk, and the last
     must be the ``done`` object. Returns False, having changed nothing, when the body needs
-    the full walk (errors, tool calls, thinking, anything unusual)."""
+    the full walk (errors, tool calls, anything unusual)."""
     body = data.rstrip()
     cut = body.rfind(b"\n") + 1
     head = body[:cut]
@@ -96,12 +99,8 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
         last = last.get("content")
     if last is not None and not isinstance(last, str):
         return False
-    try:
-        # Read as one JSON array of strings: each piece must be a whole string on its own.
-        texts = orjson.loads(b'["' + b'","'.join(pieces) + b'"]') if pieces else []
-    except orjson.JSONDecodeError:
-        return False
-    if len(texts) != lines:
+    texts = _decoded(pieces)
+    if texts is None or len(texts) != lines:
         return False
     answer = "".join(texts)
     if last:
@@ -136,6 +135,27 @@ def _answer_pieces(head: bytes, lines: int, field: str) -> list[bytes] | None:
     if len(parts) != 2 * lines:
         return None  # a line without the key, or with it twice
     return parts[1::2]
+
+
+def _decoded(pieces: list[bytes]) -> list[str] | None:
+    """The answer pieces as strings, read as one JSON array so each must be a whole string
+    on its own; None when one is not."""
+    try:
+        return orjson.loads(b'["' + b'","'.join(pieces) + b'"]') if pieces else []
+    except orjson.JSONDecodeError:
+        pass
+    # A reasoning model's thinking chunk: an empty answer, then its thought (ours only to
+    # count as a chunk). No answer string can start with a quote, so this cannot misread one.
+    if not any(piece.startswith(_THINKING) for piece in pieces):
+        return None
+    try:
+        return orjson.loads(
+            b'["'
+            + b'","'.join(b"" if piece.startswith(_THINKING) else piece for piece in pieces)
+            + b'"]'
+        )
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _objects(lines: list[bytes], summary: ResponseSummary) -> list[dict[str, Any]]:
