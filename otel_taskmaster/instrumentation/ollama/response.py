@@ -79,17 +79,16 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
     Every line but the last must end the way Ollama ends a plain answer chunk, and the last
     must be the ``done`` object. Returns False, having changed nothing, when the body needs
     the full walk (errors, tool calls, anything unusual)."""
-    body = data.rstrip()
-    cut = body.rfind(b"\n") + 1
-    head = body[:cut]
+    ended = data.split(_CHUNK_END[field])
     try:
-        final = orjson.loads(body[cut:])
+        # What follows the last plain chunk must be one JSON value: the final object. A line
+        # before it that did not end as a plain chunk would make it two.
+        final = orjson.loads(ended.pop())
     except orjson.JSONDecodeError:
         return False
     if not isinstance(final, dict) or final.get("done") is not True:
         return False
-    lines = head.count(b"\n")
-    pieces = _answer_pieces(head, lines, field)
+    pieces = _answer_pieces(ended, field)
     if pieces is None:
         return False
     last = final.get(field)
@@ -100,7 +99,7 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
     if last is not None and not isinstance(last, str):
         return False
     texts = _decoded(pieces)
-    if texts is None or len(texts) != lines:
+    if texts is None or len(texts) != len(pieces):
         return False
     answer = "".join(texts)
     if last:
@@ -110,29 +109,29 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
         text.add(answer)
     if isinstance(calls, list):
         summary.tool_calls = len(calls)
-    summary.chunks = lines + 1
-    summary.output_chunks = lines
+    summary.chunks = len(pieces) + 1
+    summary.output_chunks = len(pieces)
     summary.done = True
-    if lines and not isinstance(final.get("model"), str):
-        first = _MODEL.search(head, 0, head.find(b"\n"))
+    if pieces and not isinstance(final.get("model"), str):
+        first = _MODEL.search(ended[0])
         summary.model = _json_string(first.group(1)) if first else None
     _read_final(final, summary)
     return True
 
 
-def _answer_pieces(head: bytes, lines: int, field: str) -> list[bytes] | None:
-    """The raw answer strings of ``lines`` plain chunks, or None when a line is not one.
-    Splits run at memchr speed, where a regex walked every byte (0.4 µs a line)."""
-    if not lines:
+def _answer_pieces(ended: list[bytes], field: str) -> list[bytes] | None:
+    """The raw answer strings of the plain chunks, each given without its closing bytes, or
+    None when one is not a plain chunk. Splits and searches run at memchr speed, where a
+    regex walked every byte (0.4 µs a line)."""
+    if not ended:
         return []  # a single JSON object: the answer is all in the final one
-    ended = head.split(_CHUNK_END[field])
-    if len(ended) != lines + 1 or ended[-1]:
-        return None  # a line did not end as a plain chunk ends
-    ended.pop()
     key = _PIECE_KEY[field]
     # "prefix KEY piece" per line, joined by KEY, splits into prefix, piece, prefix, piece...
-    parts = key.join(ended).split(key)
-    if len(parts) != 2 * lines:
+    joined = key.join(ended)
+    if b"\n" in joined:
+        return None  # a newline outside the closing bytes: a line did not end as they do
+    parts = joined.split(key)
+    if len(parts) != 2 * len(ended):
         return None  # a line without the key, or with it twice
     return parts[1::2]
 
