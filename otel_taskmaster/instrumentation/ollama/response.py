@@ -99,7 +99,7 @@ def _scan_ollama(data: bytes, field: str, summary: ResponseSummary, text: TextSi
     if last is not None and not isinstance(last, str):
         return False
     texts = _decoded(pieces)
-    if texts is None or len(texts) != len(pieces):
+    if texts is None:
         return False
     answer = "".join(texts)
     if last:
@@ -137,22 +137,22 @@ def _answer_pieces(ended: list[bytes], field: str) -> list[bytes] | None:
 
 
 def _decoded(pieces: list[bytes]) -> list[str] | None:
-    """The answer pieces as strings, read as one JSON array so each must be a whole string
-    on its own; None when one is not."""
+    """The answer pieces as strings, one per piece, or None when one is not a whole JSON
+    string on its own."""
+    texts = _string_array(pieces)
+    if texts is None and any(piece.startswith(_THINKING) for piece in pieces):
+        # A reasoning model's thinking chunk: an empty answer, then its thought (ours only to
+        # count as a chunk). No answer string starts with a quote, so this misreads none.
+        texts = _string_array([b"" if p.startswith(_THINKING) else p for p in pieces])
+    return texts if texts is not None and len(texts) == len(pieces) else None
+
+
+def _string_array(pieces: list[bytes]) -> list[str] | None:
+    """The pieces read as one JSON array of strings, or None when that is not valid JSON."""
+    if not pieces:
+        return []
     try:
-        return orjson.loads(b'["' + b'","'.join(pieces) + b'"]') if pieces else []
-    except orjson.JSONDecodeError:
-        pass
-    # A reasoning model's thinking chunk: an empty answer, then its thought (ours only to
-    # count as a chunk). No answer string can start with a quote, so this cannot misread one.
-    if not any(piece.startswith(_THINKING) for piece in pieces):
-        return None
-    try:
-        return orjson.loads(
-            b'["'
-            + b'","'.join(b"" if piece.startswith(_THINKING) else piece for piece in pieces)
-            + b'"]'
-        )
+        return orjson.loads(b'["' + b'","'.join(pieces) + b'"]')
     except orjson.JSONDecodeError:
         return None
 
