@@ -14,7 +14,10 @@ Costs (median over repeats of the per-call mean; CPU from ``time.process_time``,
 - ``on_end``: ``QualitySpanProcessor.on_end`` per scored span, with SDK providers whose batch
   processors drop what they export (the production shape: metrics, 5 log events, the child
   span with 5 span events, a drift recorder that only counts), then without the child span,
-  then metrics only; beside it, the cost of starting and ending the GenAI span itself.
+  then metrics only; beside it, the cost of starting and ending the GenAI span itself;
+- ``answer``: a whole scored answer (start, score, end the GenAI span), scored just before its
+  end as the configured instrumentor does (scores and events on the span), or in ``on_end``
+  with the child span as a hand-wired processor does.
 
 Coherence vs length: the seed's ``min(1, 1.5 * unique/words)`` and ours on honest text
 (Zipf-weighted vocabulary: words recur, phrases do not) and on repetition loops, at several
@@ -42,7 +45,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Tracer
 
 from otel_taskmaster import semconv as sc
 from otel_taskmaster.quality import QualityScorer, QualitySpanProcessor, ResponseFeatures
@@ -215,6 +218,37 @@ def bench_processor(loops: int, repeats: int) -> list[tuple[str, float, float]]:
             processor._event_logger = _NoLogs()  # type: ignore[assignment]
         span = _scored_span(tracer_provider)
         cpu, wall = _measure(lambda p=processor, s=span: p.on_end(s), loops, repeats)
+        rows.append((name, cpu, wall))
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+        logger_provider.shutdown()
+    # Whole answers as the instrumentor drives them: start the GenAI span, end it, and score
+    # it either just before its end (the ending hook the configurator wires up: scores and
+    # events on the span) or in on_end (a processor wired by hand: the child span).
+    for name, before_end in (
+        ("answer: span + score_ending before its end (configured)", True),
+        ("answer: span + on_end with the child span (hand-wired)", False),
+    ):
+        tracer_provider, meter_provider, logger_provider = _providers()
+        processor = QualitySpanProcessor(
+            QualityScorer(),
+            meter_provider=meter_provider,
+            tracer_provider=tracer_provider,
+            logger_provider=logger_provider,
+            drift_monitor=_CountingDrift(),
+        )
+        tracer_provider.add_span_processor(processor)
+        tracer = tracer_provider.get_tracer("bench")
+
+        def answer(
+            p: QualitySpanProcessor = processor, t: Tracer = tracer, score_first: bool = before_end
+        ) -> None:
+            span = t.start_span("chat llama3.2", kind=SpanKind.CLIENT, attributes=attributes)
+            if score_first:
+                p.score_ending(span, 0.3)
+            span.end()
+
+        cpu, wall = _measure(answer, loops, repeats)
         rows.append((name, cpu, wall))
         tracer_provider.shutdown()
         meter_provider.shutdown()

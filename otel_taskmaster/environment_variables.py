@@ -100,7 +100,7 @@ Default: empty (the seed's bands and weights)
 TASKMASTER_EVALUATION_EVENTS: Final = "TASKMASTER_EVALUATION_EVENTS"
 """
 Where the ``gen_ai.evaluation.result`` events (one per score) go: ``span`` (span events on
-the ``evaluate {model}`` child span of the scored span, shown by Jaeger), ``log`` (OTel log
+the scored call's span, shown by Jaeger), ``log`` (OTel log
 records on the scored span's context, for a logs back end), ``both``, or ``off``. Each log
 record costs about as much CPU as a whole small span (record, batch queue, OTLP encoding);
 five per answer made ``log`` the dearest part of scoring.

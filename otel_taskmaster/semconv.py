@@ -73,8 +73,8 @@ FEATURE_COMPRESSION_RATIO: Final = "taskmaster.response.compression_ratio"
 FEATURE_STRUCTURE_MARKERS: Final = "taskmaster.response.structure_markers"
 FEATURE_REFUSAL: Final = "taskmaster.response.refusal"
 FEATURE_PROMPT_CHARS: Final = "taskmaster.request.prompt_chars"
-# Scores on the evaluation child span: taskmaster.quality.<dimension> (float) and
-# taskmaster.quality.check.<check> (bool).
+# Scores on the scored call's span (or its evaluate child span): taskmaster.quality.<dimension>
+# (float) and taskmaster.quality.check.<check> (bool).
 QUALITY_SCORE_PREFIX: Final = "taskmaster.quality."
 QUALITY_CHECK_PREFIX: Final = "taskmaster.quality.check."
 # done_reason itself travels as gen_ai.response.finish_reasons.

@@ -65,8 +65,13 @@ def _add_quality(settings: Settings, meter: Meter) -> None:
     tracer_provider = trace.get_tracer_provider()
     if settings.quality_enabled and isinstance(tracer_provider, TracerProvider):
         from otel_taskmaster.distro.quality_setup import build_quality_processor
+        from otel_taskmaster.instrumentation.ollama.hooks import set_default_ending_hook
 
-        tracer_provider.add_span_processor(build_quality_processor(settings))
+        processor = build_quality_processor(settings)
+        tracer_provider.add_span_processor(processor)
+        # Scored while the call's span is still open: the scores and their events go on that
+        # span, where the GenAI conventions want them, and no evaluate child span is needed.
+        set_default_ending_hook(processor.score_ending)
 
 
 def _configure_logging(settings: Settings, meter: Meter) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
-from opentelemetry.sdk.trace import SpanProcessor
 
 from otel_taskmaster.config import Settings
 from otel_taskmaster.version import __version__
 
+if TYPE_CHECKING:
+    from otel_taskmaster.quality import QualitySpanProcessor
+
 _logger = logging.getLogger(__name__)
 
 
-def build_quality_processor(settings: Settings) -> SpanProcessor:
+def build_quality_processor(settings: Settings) -> QualitySpanProcessor:
     """The processor the configurator installs; imported only when quality is on.
 
     A bad config or baseline file is reported with its file and field, and the defaults are

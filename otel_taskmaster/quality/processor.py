@@ -1,8 +1,11 @@
 """A span processor that scores every LLM answer span the Ollama instrumentor ends.
 
-Scores travel as metrics, ``gen_ai.evaluation.result`` log events and an optional child
-span: the scored span has ended, so it cannot take new attributes or events (in this SDK
-``_on_ending`` runs after ``end_time`` is set, when the span already refuses both).
+Two ways in. The instrumentor calls :meth:`QualitySpanProcessor.score_ending` just before it
+ends a call's span (the configurator wires it up): the scores land on that span as attributes
+and ``gen_ai.evaluation.result`` span events. A span that reaches ``on_end`` unscored has
+ended, so it cannot take new attributes or events (in this SDK ``_on_ending`` runs after
+``end_time`` is set, when the span already refuses both): its scores travel on an
+``evaluate {model}`` child span instead. Metrics, log events and drift are the same either way.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger_provider
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -38,6 +41,8 @@ LATENCY_METRIC = "latency_seconds"
 # Where gen_ai.evaluation.result events go: span events on the evaluation span, log records
 # on the scored span's context, both, or nowhere.
 EVALUATION_EVENT_MODES = ("span", "log", "both", "off")
+# Present on a span scored before it ended: on_end leaves that span alone.
+_OVERALL_SCORE = semconv.QUALITY_SCORE_PREFIX + OVERALL
 
 
 class DriftRecorder(Protocol):
@@ -55,12 +60,14 @@ class QualitySpanProcessor(SpanProcessor):
     holding an exponentially weighted moving average of recent scores, weight
     ``config.ewma_alpha`` for the newest, so the seed's ``< 0.7 for 15m`` alert reads a
     level, not one noisy answer), ``taskmaster_response_quality{dimension,model}`` (a
-    histogram of raw scores), a child span ``evaluate {model}`` of the scored span carrying
-    the scores (``evaluation_span``), one ``gen_ai.evaluation.result`` event per score
-    (``evaluation_events``: span events on that child span, log records on the scored
-    span's context, both, or off), and feeds ``drift_monitor``. Spans with ERROR status and
-    abandoned streams are skipped. It never raises: errors are logged at debug level and counted in
-    ``taskmaster_instrumentation_errors{component="quality"}``.
+    histogram of raw scores), the scores as ``taskmaster.quality.*`` attributes, one
+    ``gen_ai.evaluation.result`` event per score (``evaluation_events``: span events, log
+    records on the scored span's context, both, or off), and feeds ``drift_monitor``.
+    Attributes and span events go on the scored span when it is scored before it ends
+    (:meth:`score_ending`), else on a child span ``evaluate {model}`` of it
+    (``evaluation_span``; without it they are left out). Spans with ERROR status and
+    abandoned streams are skipped. It never raises: errors are logged at debug level and
+    counted in ``taskmaster_instrumentation_errors{component="quality"}``.
     """
 
     def __init__(
@@ -87,7 +94,7 @@ class QualitySpanProcessor(SpanProcessor):
         # them as log records on the scored span's context, for a logs back end, at several
         # times the CPU (a record, a batch queue slot and an OTLP log encoding each).
         self._log_events = evaluation_events in ("log", "both")
-        self._span_events = evaluation_events in ("span", "both") and evaluation_span
+        self._span_events = evaluation_events in ("span", "both")
         meter = (meter_provider or get_meter_provider()).get_meter(_SCOPE, __version__)
         # Observable: each answer only updates a float; the SDK reads the levels once per
         # collection instead of taking five gauge measurements per answer.
@@ -124,8 +131,28 @@ class QualitySpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            self._on_end(span)
+            attrs = span.attributes
+            if attrs and _OVERALL_SCORE in attrs:
+                return  # scored by score_ending while it was still open
+            start, end = span.start_time, span.end_time
+            latency_s = (end - start) / 1e9 if start is not None and end is not None else 0.0
+            self._score(span, latency_s, open_span=None)
         except Exception:  # never into the app's thread
+            self._failed("scoring")
+
+    def score_ending(self, span: trace.Span, duration_s: float) -> None:
+        """Scores an LLM call span that is about to end, while it still takes attributes and
+        events: the Ollama instrumentor's ending hook (see ``hooks.py`` there).
+
+        The scores and checks become attributes of the scored span itself and the
+        ``gen_ai.evaluation.result`` events its span events, parented to it as the GenAI
+        semantic conventions ask; no ``evaluate`` child span is made, and ``on_end`` leaves
+        the span alone. Never raises."""
+        try:
+            # An SDK span still recording; anything else has nothing to read scores from.
+            if isinstance(span, Span) and span.is_recording():
+                self._score(span, duration_s, open_span=span)
+        except Exception:
             self._failed("scoring")
 
     def shutdown(self) -> None:
@@ -134,7 +161,7 @@ class QualitySpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
 
-    def _on_end(self, span: ReadableSpan) -> None:
+    def _score(self, span: ReadableSpan | Span, latency_s: float, open_span: Span | None) -> None:
         attrs = span.attributes
         if (
             not attrs
@@ -149,11 +176,9 @@ class QualitySpanProcessor(SpanProcessor):
         model = str(model) if model else UNKNOWN_MODEL
         reasons = attrs.get(semconv.GEN_AI_RESPONSE_FINISH_REASONS)
         done_reason = str(reasons[0]) if isinstance(reasons, tuple | list) and reasons else None
-        start, end = span.start_time, span.end_time
-        latency_s = (end - start) / 1e9 if start is not None and end is not None else 0.0
         scores = self._scorer.score_features(attrs, latency_s, done_reason)
         label = self._model_label(model)
-        context = span.context
+        context = span.get_span_context()
         parent = trace.set_span_in_context(NonRecordingSpan(context)) if context else None
 
         try:
@@ -170,10 +195,18 @@ class QualitySpanProcessor(SpanProcessor):
                 self._emit_events(events, parent)
             except Exception:
                 self._failed("evaluation events")
-        if self._evaluation_span and parent is not None:
+        if open_span is not None:
+            try:
+                open_span.set_attributes(_score_attributes(scores))
+                if self._span_events:
+                    for event in events:
+                        open_span.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
+            except Exception:
+                self._failed("span scores")
+        elif self._evaluation_span and parent is not None:
             try:
                 span_events = events if self._span_events else []
-                self._child_span(scores, span_events, model, parent, end)
+                self._child_span(scores, span_events, model, parent, span.end_time)
             except Exception:
                 self._failed("evaluation span")
         if self._drift is not None:
@@ -221,16 +254,11 @@ class QualitySpanProcessor(SpanProcessor):
         parent: Context,
         start: int | None,
     ) -> None:
-        attributes: dict[str, AttributeValue] = {
-            semconv.QUALITY_SCORE_PREFIX + name: value for name, value in scores.dimensions.items()
-        }
-        for name, found in scores.checks.items():
-            attributes[semconv.QUALITY_CHECK_PREFIX + name] = found
         child = self._tracer.start_span(
             f"evaluate {model[:128]}",
             context=parent,
             kind=SpanKind.INTERNAL,
-            attributes=attributes,
+            attributes=_score_attributes(scores),
             start_time=start,
         )
         for event in events:
@@ -294,3 +322,13 @@ class QualitySpanProcessor(SpanProcessor):
             self._errors.add(1, self._error_attributes)
         except Exception:
             _logger.debug("quality processor: error counter failed", exc_info=True)
+
+
+def _score_attributes(scores: Scores) -> dict[str, AttributeValue]:
+    """taskmaster.quality.<dimension> and taskmaster.quality.check.<check>."""
+    attributes: dict[str, AttributeValue] = {
+        semconv.QUALITY_SCORE_PREFIX + name: value for name, value in scores.dimensions.items()
+    }
+    for name, found in scores.checks.items():
+        attributes[semconv.QUALITY_CHECK_PREFIX + name] = found
+    return attributes

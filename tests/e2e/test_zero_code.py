@@ -262,6 +262,25 @@ def test_otlp_traces_have_one_genai_span_per_request(scenario: Scenario) -> None
     assert len(streamed) == STREAMED_REQUESTS
 
 
+def test_otlp_call_spans_carry_their_quality_scores_and_evaluation_events(
+    scenario: Scenario,
+) -> None:
+    # The configurator's quality processor scores each call before its span ends: the scores
+    # are attributes of the call span, its gen_ai.evaluation.result events are the call
+    # span's own, and no evaluate child span is exported.
+    receiver = scenario.receiver
+    ours = receiver.wait_for(spans_of(len(scenario.answers)))
+    dimensions = sorted(
+        ["length_score", "latency_score", "format_score", "coherence_score", "overall_quality"]
+    )
+    for span in ours:
+        assert 0.0 <= span.attributes["taskmaster.quality.overall_quality"] <= 1.0
+        assert span.attributes["taskmaster.quality.check.truncated"] is False
+        evaluations = [e for e in span.events if e["name"] == "gen_ai.evaluation.result"]
+        assert sorted(e["attributes"]["gen_ai.evaluation.name"] for e in evaluations) == dimensions
+    assert not [s.name for s in receiver.spans() if s.name.startswith("evaluate ")]
+
+
 def test_otlp_metrics_carry_the_seed_and_genai_names(scenario: Scenario) -> None:
     wanted = {
         sc.TASKMASTER_REQUESTS,

@@ -22,6 +22,7 @@ from opentelemetry.trace import get_tracer
 from wrapt import wrap_function_wrapper
 
 from otel_taskmaster.config import Settings
+from otel_taskmaster.instrumentation.ollama.hooks import default_ending_hook
 from otel_taskmaster.instrumentation.ollama.instruments import Instruments
 from otel_taskmaster.instrumentation.ollama.invocation import CallTelemetry
 from otel_taskmaster.instrumentation.ollama.package import _instruments
@@ -39,9 +40,12 @@ __all__ = ["OllamaInstrumentor"]
 class OllamaInstrumentor(BaseInstrumentor):
     """One GenAI CLIENT span (plus metrics and a request log) per Ollama API call.
 
-    Keyword arguments to ``instrument()``: ``tracer_provider``, ``meter_provider``, and
+    Keyword arguments to ``instrument()``: ``tracer_provider``, ``meter_provider``,
     ``settings`` (a :class:`~otel_taskmaster.config.Settings`; default: read from the
-    environment once, now).
+    environment once, now) and ``ending_hook`` (called with each call's span and duration
+    just before the span ends, e.g. ``QualitySpanProcessor.score_ending``; default: the one
+    the configurator set, for an instrumentor on the global tracer provider; see
+    ``hooks.py``).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -51,14 +55,18 @@ class OllamaInstrumentor(BaseInstrumentor):
         settings = kwargs.get("settings") or Settings.from_env()
         if settings.sdk_disabled:
             return
+        tracer_provider = kwargs.get("tracer_provider")
         tracer = get_tracer(
             SCOPE_NAME,
             __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
+            tracer_provider=tracer_provider,
             schema_url="https://opentelemetry.io/schemas/1.37.0",
         )
         meter = get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
-        telemetry = CallTelemetry(tracer, Instruments.for_meter(meter), settings)
+        ending_hook = kwargs.get(
+            "ending_hook", default_ending_hook() if tracer_provider is None else None
+        )
+        telemetry = CallTelemetry(tracer, Instruments.for_meter(meter), settings, ending_hook)
         wrap_function_wrapper(httpx.Client, "send", make_send_wrapper(telemetry))
         wrap_function_wrapper(httpx.AsyncClient, "send", make_async_send_wrapper(telemetry))
 

@@ -18,6 +18,7 @@ from otel_taskmaster import semconv as sc
 from otel_taskmaster.config import Settings
 from otel_taskmaster.exemplars import NO_EXEMPLAR
 from otel_taskmaster.instrumentation.ollama.attributes import RequestInfo, parse_request
+from otel_taskmaster.instrumentation.ollama.hooks import EndingHook
 from otel_taskmaster.instrumentation.ollama.instruments import Instruments
 from otel_taskmaster.instrumentation.ollama.response import ResponseSummary, TextSink, parse_body
 from otel_taskmaster.instrumentation.ollama.routes import BODY_EMBED, Route, RouteMatcher
@@ -41,12 +42,20 @@ _COMPONENTS = ("start", "response", "finish", "span_end", "malformed_body")
 
 
 class CallTelemetry:
-    """What every call shares: tracer, instruments, settings. Built once per instrument()."""
+    """What every call shares: tracer, instruments, settings, the ending hook. Built once
+    per instrument()."""
 
-    def __init__(self, tracer: Tracer, instruments: Instruments, settings: Settings) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        instruments: Instruments,
+        settings: Settings,
+        ending_hook: EndingHook | None = None,
+    ) -> None:
         self.tracer = tracer
         self.instruments = instruments
         self.settings = settings
+        self.ending_hook = ending_hook
         self.matcher = RouteMatcher(settings.ollama_endpoints)
         self.models = BoundedLabels(settings.max_models)
         # Error counters start at 0, so rate() and increase() see the first error.
@@ -303,6 +312,9 @@ class LLMCall:
             duration = (end_ns - self._start_ns) / _NS_PER_S
             ttft = (first_chunk_ns - self._start_ns) / _NS_PER_S if first_chunk_ns else None
             self._record(summary, error_type, duration, ttft, abandoned, features)
+            hook = self.telemetry.ending_hook
+            if hook is not None:
+                hook(span, duration)
         except Exception:
             self.telemetry.internal_error("finish")
         finally:
