@@ -38,8 +38,9 @@ _SCOPE = "otel_taskmaster.quality"
 _SCORED_OPERATIONS = frozenset({semconv.OPERATION_CHAT, semconv.OPERATION_TEXT_COMPLETION})
 UNKNOWN_MODEL = "unknown"
 LATENCY_METRIC = "latency_seconds"
-# Where gen_ai.evaluation.result events go: span events on the evaluation span, log records
-# on the scored span's context, both, or nowhere.
+# Where gen_ai.evaluation.result events go: span events (on the scored span, or on its
+# evaluate child span when it is scored after its end), log records on the scored span's
+# context, both, or nowhere.
 EVALUATION_EVENT_MODES = ("span", "log", "both", "off")
 # Present on a span scored before it ended: on_end leaves that span alone.
 _OVERALL_SCORE = semconv.QUALITY_SCORE_PREFIX + OVERALL
