@@ -147,7 +147,7 @@ def bench_features(loops: int, repeats: int) -> list[tuple[str, float, float]]:
         ("  of which lower+split", lambda: sample.lower().split()),
         ("  of which unique words", lambda: len(set(words))),
         ("  of which trigram set", lambda: len(set(zip(words, words[1:], words[2:])))),  # noqa: B905
-        ("  of which deflate (level 1, 4 KiB window)", lambda: _deflate(raw)),
+        ("  of which deflate (level 1, window sized to the answer)", lambda: _deflate(raw)),
         ("  of which structure markers", lambda: structure_markers(sample)),
         ("  of which refusal check", lambda: is_refusal(sample)),
     ]

@@ -182,13 +182,22 @@ def text_features(text: str) -> dict[str, int | float | bool]:
     }
 
 
+# zlib keeps this many bytes of lookahead out of the window: matches reach back at most
+# window size - 262 bytes.
+_MIN_LOOKAHEAD = 262
+
+
 def _deflate(raw: bytes) -> bytes:
     # Raw deflate (negative wbits): no header or trailer to skew short answers. Level 1 with
     # zlib's full 32 KiB window sees any loop shorter than 32 KiB and, on answers up to the
     # 32,768-character cap in a one-byte script, never slides. A 4 KiB window slid every
     # 4 KiB: an 8,000-character answer's deflate cost 176 µs instead of 112, a
     # 32,768-character one's 895 instead of 194.
-    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    # A shorter answer gets the smallest window that still reaches back over all of it:
+    # the same bytes out as with 32 KiB (no match distance is cut), and a fraction of the
+    # set-up (a 70-byte answer 51 -> 20 µs, 1 KB 37 -> 16 µs).
+    window_bits = min(15, max(9, (len(raw) + _MIN_LOOKAHEAD).bit_length()))
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -window_bits)
     return compressor.compress(raw) + compressor.flush()
 
 

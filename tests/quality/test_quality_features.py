@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from otel_taskmaster import semconv as sc
 from otel_taskmaster.quality import ResponseFeatures
-from otel_taskmaster.quality.features import REFUSAL_PHRASES, REFUSAL_WINDOW, text_features
+from otel_taskmaster.quality.features import (
+    REFUSAL_PHRASES,
+    REFUSAL_WINDOW,
+    _deflate,
+    text_features,
+)
 
 FEATURE_KEYS = {
     sc.FEATURE_CHARS,
@@ -33,6 +38,19 @@ def features_of(*pieces: str, max_chars: int = 32768) -> dict[str, int | float |
 def deflate_ratio(text: str) -> float:
     raw = text.encode()
     return min(1.0, len(zlib.compress(raw, 1, -15)) / len(raw))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=200)
+    | st.builds(
+        lambda phrase, times: phrase * times, st.text(min_size=1, max_size=40), st.integers(1, 1200)
+    )
+)
+def test_the_sized_window_deflates_exactly_as_the_32_kib_window(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+
+    assert _deflate(raw) == zlib.compress(raw, 1, -15)
 
 
 def test_known_repetitive_sentence_has_exact_features() -> None:
