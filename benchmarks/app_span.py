@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ from collections.abc import Sequence
 import overhead
 
 
-def _measure(variant: str, pairs: int, url: str, sink: str) -> list[float]:
+def _measure(variant: str, pairs: int, url: str) -> list[float]:
     from opentelemetry import trace
 
     flush, counter = overhead._setup(variant)
@@ -61,16 +60,6 @@ def _measure(variant: str, pairs: int, url: str, sink: str) -> list[float]:
     return added
 
 
-def _shutdown() -> None:
-    """Flushes and stops the global providers (exporters, readers, the model probe)."""
-    from opentelemetry import metrics, trace
-    from opentelemetry._logs import get_logger_provider
-
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
-        getattr(provider, "shutdown", lambda: None)()
-    getattr(get_logger_provider(), "shutdown", lambda: None)()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -84,21 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="OTEL_METRICS_EXEMPLAR_FILTER for the run [trace_based, the SDK's default]",
     )
     args = parser.parse_args(argv)
-    with overhead._servers() as (url, sink):
-        # The worker environment of overhead.py, applied to this process.
-        for key in [k for k in os.environ if k.startswith(("OTEL_", "TASKMASTER_"))]:
-            del os.environ[key]
-        os.environ.update(overhead._variant_env(args.variant, url, sink))
-        os.environ["OTEL_METRICS_EXEMPLAR_FILTER"] = args.exemplar_filter
-        # Our JSON request lines go to stderr, one per call: to nowhere here, at the cost
-        # of a write each, as to a log file.
-        stderr = sys.stderr
-        with open(os.devnull, "w") as sys.stderr:
-            try:
-                added = _measure(args.variant, args.pairs, url, sink)
-            finally:
-                _shutdown()  # while the sink still answers and stderr is still open
-                sys.stderr = stderr
+    exemplars = {"OTEL_METRICS_EXEMPLAR_FILTER": args.exemplar_filter}
+    with overhead.in_this_process(args.variant, exemplars) as url:
+        added = _measure(args.variant, args.pairs, url)
     quartiles = statistics.quantiles(added, n=4)
     print(
         f"{args.variant}, exemplar filter {args.exemplar_filter}: a chat inside the app's "

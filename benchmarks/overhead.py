@@ -159,6 +159,37 @@ def _servers() -> Iterator[tuple[str, str]]:
             process.join(5)
 
 
+@contextmanager
+def in_this_process(variant: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """For the scripts that measure inside one process (``app_span.py``, ``scoring_path.py``):
+    starts the servers, applies a worker's environment for ``variant`` to this process and
+    yields the simulator's URL; our JSON request lines (one per call, on stderr) go to
+    nowhere, at the cost of a write each, as to a log file. At the end the global providers
+    are flushed and stopped while the sink still answers."""
+    with _servers() as (url, sink):
+        for key in [k for k in os.environ if k.startswith(("OTEL_", "TASKMASTER_"))]:
+            del os.environ[key]
+        os.environ.update(_variant_env(variant, url, sink))
+        os.environ.update(extra_env or {})
+        stderr = sys.stderr
+        with open(os.devnull, "w") as sys.stderr:
+            try:
+                yield url
+            finally:
+                _shutdown_providers()
+                sys.stderr = stderr
+
+
+def _shutdown_providers() -> None:
+    """Flushes and stops the global providers (exporters, readers, the model probe)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import get_logger_provider
+
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        getattr(provider, "shutdown", lambda: None)()
+    getattr(get_logger_provider(), "shutdown", lambda: None)()
+
+
 def _sink_counts(sink_url: str) -> dict[str, int]:
     with urllib.request.urlopen(sink_url + "/stats", timeout=10) as response:
         counts: dict[str, int] = json.load(response)
