@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "app_span.py"
+from tests.benchmarks.scripts import run_script
 
 
 @pytest.mark.parametrize("variant", ["ours", "openllmetry"])
 def test_pairs_of_chats_inside_and_beside_an_app_span_are_measured(variant: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--variant", variant, "--pairs", "20"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    stdout = run_script("app_span.py", "--variant", variant, "--pairs", "20")
 
-    assert proc.returncode == 0, proc.stderr[-4000:]
     # The worker itself checked that every call, inside the span or beside it, was traced.
     assert re.fullmatch(
         rf"{variant}, exemplar filter trace_based: a chat inside the app's server span costs "
         r"[+-]\d+\.\d µs CPU more than one beside it \(quartiles [+-]\d+\.\d, [+-]\d+\.\d; "
         r"20 pairs, calling thread\)\n",
-        proc.stdout,
-    ), proc.stdout
+        stdout,
+    ), stdout

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "overhead.py"
+from tests.benchmarks.scripts import BENCHMARKS, run_script
+
+SCRIPT = BENCHMARKS / "overhead.py"
 SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
 TINY = [
     *("--repeats", "1", "--calls", "8", "--rounds", "1", "--warmup", "2"),
@@ -24,15 +25,7 @@ TINY = [
 
 
 def _run(*args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc.stdout
+    return run_script("overhead.py", *args)
 
 
 def test_json_run_measures_every_variant_and_scenario_with_one_span_per_call() -> None:

@@ -1,4 +1,5 @@
-"""Per-test SDK providers over in-memory exporters (see telemetry_support.py)."""
+"""Per-test SDK providers over in-memory exporters (see telemetry_support.py), and a
+simulator for real calls."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.quality.telemetry_support import FakeDrift, Telemetry
+from tests.support.ollama_server import running_simulator
 
 
 @pytest.fixture
@@ -32,3 +34,10 @@ def telemetry() -> Iterator[Telemetry]:
     tracer_provider.shutdown()
     meter_provider.shutdown()
     logger_provider.shutdown()
+
+
+@pytest.fixture
+def simulator() -> Iterator[str]:
+    """A fresh simulator (no sleeps) on a free loopback port, for real instrumented calls."""
+    with running_simulator() as url:
+        yield url

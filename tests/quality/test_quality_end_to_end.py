@@ -4,7 +4,7 @@ period, and drift stays quiet on steady traffic and fires when answers degrade."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import ollama
@@ -22,7 +22,7 @@ from otel_taskmaster.config import Settings
 from otel_taskmaster.drift import DriftMonitor, fit
 from otel_taskmaster.instrumentation.ollama import OllamaInstrumentor
 from otel_taskmaster.quality import QualityScorer, QualitySpanProcessor
-from tests.support.ollama_server import running_simulator, set_faults
+from tests.support.ollama_server import set_faults
 
 PROMPTS = (
     "Plan the quarterly budget review",
@@ -97,12 +97,6 @@ class Instrumented:
 
     def close(self) -> None:
         self.instrumentor.uninstrument()
-
-
-@pytest.fixture
-def simulator() -> Iterator[str]:
-    with running_simulator() as url:
-        yield url
 
 
 def _status(instrumented: Instrumented) -> dict[str, float]:

@@ -17,16 +17,10 @@ from otel_taskmaster.instrumentation.ollama.hooks import set_default_ending_hook
 from otel_taskmaster.quality import QualitySpanProcessor
 from otel_taskmaster.quality.scorer import DIMENSIONS, OVERALL
 from tests.quality.telemetry_support import Telemetry
-from tests.support.ollama_server import running_simulator, set_faults
+from tests.support.ollama_server import set_faults
 
 NAMES = sorted((*DIMENSIONS, OVERALL))
 MESSAGES = [{"role": "user", "content": "Plan the launch meeting"}]
-
-
-@pytest.fixture
-def simulator() -> Iterator[str]:
-    with running_simulator() as url:
-        yield url
 
 
 @pytest.fixture
