@@ -180,7 +180,13 @@ class QualitySpanProcessor(SpanProcessor):
         scores = self._scorer.score_features(attrs, latency_s, done_reason)
         label = self._model_label(model)
         context = span.get_span_context()
-        parent = trace.set_span_in_context(NonRecordingSpan(context)) if context else None
+        # The scored span as a parent, for log events and the child span; scores that go on
+        # the open span itself need none.
+        parent = (
+            trace.set_span_in_context(NonRecordingSpan(context))
+            if context and (self._log_events or open_span is None)
+            else None
+        )
 
         try:
             self._record_metrics(scores, label)
