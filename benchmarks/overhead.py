@@ -205,15 +205,16 @@ def _free_port() -> int:
 # --- the worker (one variant, one fresh process) --------------------------------------------
 
 
-def _span_counter() -> Any:
-    """A span processor counting ended chat spans: proof that a variant traced each call."""
+def _span_counter(name_part: str = "chat") -> Any:
+    """A span processor counting ended spans whose name holds ``name_part``; for chat spans,
+    proof that a variant traced each call."""
     from opentelemetry.sdk.trace import SpanProcessor
 
     class SpanCounter(SpanProcessor):
         count = 0
 
         def on_end(self, span: Any) -> None:
-            if "chat" in span.name:
+            if name_part in span.name:
                 self.count += 1
 
     return SpanCounter()

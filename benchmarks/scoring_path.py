@@ -20,22 +20,8 @@ import gc
 import statistics
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import overhead
-
-
-def _evaluate_span_counter() -> Any:
-    from opentelemetry.sdk.trace import SpanProcessor
-
-    class EvaluateSpans(SpanProcessor):
-        count = 0
-
-        def on_end(self, span: Any) -> None:
-            if span.name.startswith("evaluate "):
-                self.count += 1
-
-    return EvaluateSpans()
 
 
 def _scoring_switch() -> Callable[[bool], None]:
@@ -59,7 +45,7 @@ def _measure(scenario: str, pairs: int, calls_per_block: int, url: str) -> list[
     from opentelemetry import trace
 
     flush, counter = overhead._setup("ours")
-    evaluate_spans = _evaluate_span_counter()
+    evaluate_spans = overhead._span_counter("evaluate ")
     trace.get_tracer_provider().add_span_processor(evaluate_spans)  # type: ignore[attr-defined]
     switch = _scoring_switch()
     calls = overhead._Calls(url)
