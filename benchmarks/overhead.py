@@ -32,6 +32,10 @@ same warm-up, their order rotated from one repeat to the next:
 - ``openllmetry``:  ``opentelemetry-instrumentation-ollama`` on the same SDK traces + metrics
                     setup (OTLP/HTTP traces, OTLP + Prometheus metrics), content capture off
                     (``TRACELOOP_TRACE_CONTENT=false``) as ours is by default
+- ``floor``, ``floor-lean``: the uninstrumented call, then exactly what ours (ours-lean)
+                    emitted for such a call (span, events, log records, measurements) emitted
+                    again through the same SDK pipeline, with none of our code: the SDK's
+                    price of those outputs (see ``sdk_floor.py``); not run by default
 
 Telemetry goes to a stdlib OTLP/HTTP sink (another process) that answers 200. A block of calls
 is timed with ``time.perf_counter`` and ``time.process_time`` (every thread of the client
@@ -53,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import multiprocessing
@@ -77,8 +82,10 @@ CHUNKS_HEADER = "x-simulator-chunks"  # otel_taskmaster.simulator.simulated.CHUN
 SCENARIOS = ("chat", "stream64", "stream16", "stream256", "async8")
 STREAM_CHUNKS = {"stream16": 16, "stream64": 64, "stream256": 256}
 CONCURRENCY = 8
-VARIANTS = ("none", "ours", "ours-no-quality", "ours-lean", "openllmetry")
+VARIANTS = ("none", "ours", "ours-no-quality", "ours-lean", "openllmetry", "floor", "floor-lean")
 OURS = ("ours", "ours-no-quality", "ours-lean")
+# The SDK's price of an ours variant's outputs, replayed without our code (sdk_floor.py).
+FLOORS = {"floor": "ours", "floor-lean": "ours-lean"}
 DEFAULT_VARIANTS = ("none", "ours", "openllmetry")
 # Env common to every worker; the variant adds its own (see _variant_env).
 _BASE_ENV = {
@@ -225,6 +232,8 @@ def _setup(variant: str) -> tuple[Callable[[], None], Any]:
     counter = _span_counter()
     if variant == "none":
         return (lambda: None), counter
+    if variant in FLOORS:
+        return _setup(FLOORS[variant])
     if variant in OURS:
         from otel_taskmaster.distro import TaskMasterDistro
         from otel_taskmaster.distro.configurator import TaskMasterConfigurator
@@ -276,19 +285,41 @@ class _Calls:
         }
         self.async64 = ollama.AsyncClient(host=url, headers={CHUNKS_HEADER: "64"})
         self.loop = asyncio.new_event_loop()
+        # The floor variants' replay of a call's telemetry, by the call's shape.
+        self.after_call: Callable[[str], None] | None = None
 
     def chat(self) -> None:
         self.clients[64].chat(model=MODEL, messages=MESSAGES)
+        if self.after_call:
+            self.after_call("chat")
 
     def stream(self, chunks: int) -> None:
         for _ in self.clients[chunks].chat(model=MODEL, messages=MESSAGES, stream=True):
             pass
+        if self.after_call:
+            self.after_call(f"stream{chunks}")
 
     async def _gather(self, batches: int) -> None:
         for _ in range(batches):
             await asyncio.gather(
                 *(self.async64.chat(model=MODEL, messages=MESSAGES) for _ in range(CONCURRENCY))
             )
+            if self.after_call:
+                for _ in range(CONCURRENCY):
+                    self.after_call("chat")
+
+    @classmethod
+    def for_variant(cls, variant: str, url: str) -> _Calls:
+        """The calls; for a floor variant, each followed by the replay of its telemetry."""
+        calls = cls(url)
+        if variant in FLOORS:
+            import sdk_floor
+
+            shapes: dict[str, Callable[[], None]] = {"chat": calls.chat}
+            for chunks in STREAM_CHUNKS.values():
+                shapes[f"stream{chunks}"] = functools.partial(calls.stream, chunks)
+            calls.after_call = sdk_floor.Replayer(shapes)
+        return calls
 
     def async8(self, batches: int) -> None:
         self.loop.run_until_complete(self._gather(batches))
@@ -322,7 +353,7 @@ def _block(
 
 def _worker(args: argparse.Namespace) -> int:
     flush, counter = _setup(args.worker)
-    calls = _Calls(args.url)
+    calls = _Calls.for_variant(args.worker, args.url)
     for scenario in args.scenarios:  # identical warm-up in every variant
         _block(calls, scenario, args.warmup, flush, counter)
     rounds: dict[str, list[dict[str, float]]] = {s: [] for s in args.scenarios}
@@ -372,7 +403,7 @@ def _chunk_ab_worker(args: argparse.Namespace) -> int:
     per interval, and their wake-ups were most of the noise of a whole-process clock."""
     flush, counter = _setup(args.worker)
     switch = _switch(args.worker)
-    calls = _Calls(args.url)
+    calls = _Calls.for_variant(args.worker, args.url)
     ends = [chunks for chunks, _ in _stream_ends(args.scenarios)]
     for chunks in ends:
         for on in (True, False):
@@ -408,7 +439,7 @@ def _profile_worker(args: argparse.Namespace) -> int:
     import pstats
 
     flush, counter = _setup(args.worker)
-    calls = _Calls(args.url)
+    calls = _Calls.for_variant(args.worker, args.url)
     for scenario in SCENARIOS:
         _block(calls, scenario, args.warmup, flush, counter)
     profiler = cProfile.Profile()
@@ -428,7 +459,7 @@ def _memory_worker(args: argparse.Namespace) -> int:
     import tracemalloc
 
     flush, counter = _setup(args.worker)
-    calls = _Calls(args.url)
+    calls = _Calls.for_variant(args.worker, args.url)
     for _ in range(args.warmup):
         calls.chat()
     flush()
@@ -465,6 +496,11 @@ def _rss_kib() -> int:
 
 
 def _variant_env(variant: str, url: str, sink: str, ours_env: Sequence[str] = ()) -> dict[str, str]:
+    if variant in FLOORS:
+        # The model probe is our code on its own clock, not part of the SDK's price.
+        env = _variant_env(FLOORS[variant], url, sink, ours_env)
+        env["TASKMASTER_MODEL_PROBE_INTERVAL"] = "0"
+        return env
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TASKMASTER_"))}
     env.update(_BASE_ENV)
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink
@@ -593,6 +629,7 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
                 f"- {scenario}: {label} adds {ours:.0f} µs CPU/call, OpenLLMetry {theirs:.0f}: "
                 f"{verdict}"
             )
+    lines += _floor_lines(summary, scenarios)
     for variant in (v for v in OURS if v in summary):
         label = _verdict_label(variant)
         if "per_chunk_ab" in summary[variant]:
@@ -608,6 +645,27 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
             f"- per streamed chunk ({how}): {label} adds {added:.2f} µs CPU (target <= 1): "
             f"{verdict}"
         )
+    return lines
+
+
+def _floor_lines(summary: dict[str, Any], scenarios: Sequence[str]) -> list[str]:
+    """What the SDK alone charges for an ours variant's outputs, against OpenLLMetry's whole
+    cost, and how much of the variant is our own code."""
+    lines = []
+    for floor, base in FLOORS.items():
+        for scenario in scenarios if floor in summary else ():
+            price = summary[floor][scenario]["added_cpu_us"]
+            emits = f"the SDK alone, emitting what {base} emits"
+            line = f"- {scenario}: {floor} ({emits}) adds {price:.0f}"
+            if "openllmetry" in summary:
+                theirs = summary["openllmetry"][scenario]["added_cpu_us"]
+                line += f"; OpenLLMetry {theirs:.0f}"
+                if price >= theirs:
+                    line += " (below it is out of reach for these outputs on this SDK)"
+            if base in summary:
+                own = summary[base][scenario]["added_cpu_us"] - price
+                line += f"; our code in {base} {own:+.0f}"
+            lines.append(line)
     return lines
 
 
@@ -698,7 +756,8 @@ def _chunk_ab(
         return {}
     (short, _), (long, _) = _stream_ends(args.scenarios)
     flags = [*_worker_flags(args), "--chunk-ab"]
-    workers: dict[str, list[dict[str, list[float]]]] = {v: [] for v in variants if v != "none"}
+    paired = [v for v in variants if v != "none" and v not in FLOORS]  # floors have no switch
+    workers: dict[str, list[dict[str, list[float]]]] = {v: [] for v in paired}
     for _ in range(args.repeats):
         for variant, runs in workers.items():
             runs.append(_run_worker(variant, url, sink, flags, ours_env=args.set))
