@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import overhead
+import sdk_floor
 
 SCENARIOS = ("chat", "stream64", "async8")
 FLOOR_OF = {base: floor for floor, base in overhead.FLOORS.items()}
@@ -49,6 +50,7 @@ def _ours_switch(floor: str, url: str) -> tuple[overhead._Calls, Callable[[str],
 
     calls = overhead._Calls.for_variant(floor, url)  # captures, then uninstruments
     replay = calls.after_call
+    assert isinstance(replay, sdk_floor.Replayer)
     instrumentor = OllamaInstrumentor()  # the singleton _setup instrumented
 
     def switch(mode: str) -> None:
@@ -56,7 +58,9 @@ def _ours_switch(floor: str, url: str) -> tuple[overhead._Calls, Callable[[str],
             instrumentor.instrument()
         else:
             instrumentor.uninstrument()
-        calls.after_call = replay if mode == "floor" else None
+        # "floor-PART": the floor without that part of the telemetry.
+        replay.without = frozenset([mode.removeprefix("floor-")]) if "-" in mode else frozenset()
+        calls.after_call = replay if mode.startswith("floor") else None
 
     return calls, switch
 
@@ -66,14 +70,15 @@ def _openllmetry_switch(url: str) -> tuple[overhead._Calls, Callable[[str], None
     return overhead._Calls(url), lambda mode: on_off(mode == "on")
 
 
-def _measure(
-    variant: str, base: str, scenarios: Sequence[str], rounds: int, per_block: int, url: str
-) -> dict[str, dict[str, list[float]]]:
+def _measure(variant: str, args: argparse.Namespace, url: str) -> dict[str, dict[str, list[float]]]:
     """Per scenario and mode, the CPU µs per call of each round's block."""
-    setup = FLOOR_OF[base] if variant == "ours" else variant
+    setup = FLOOR_OF[args.base] if variant == "ours" else variant
     flush, counter = overhead._setup(setup)
     calls, switch = _ours_switch(setup, url) if variant == "ours" else _openllmetry_switch(url)
     modes = MODES[variant]
+    if args.breakdown and variant == "ours":
+        modes += tuple(f"floor-{part}" for part in sdk_floor.PARTS)
+    scenarios, rounds, per_block = args.scenarios, args.rounds, args.calls
     for scenario in scenarios:  # warm-up
         for mode in modes:
             switch(mode)
@@ -98,7 +103,7 @@ def _measure(
 def _worker(args: argparse.Namespace) -> int:
     env_variant = FLOOR_OF[args.base] if args.worker == "ours" else args.worker
     with overhead.in_this_process(env_variant) as url:
-        cpu = _measure(args.worker, args.base, args.scenarios, args.rounds, args.calls, url)
+        cpu = _measure(args.worker, args, url)
     Path(args.out).write_text(json.dumps(cpu))
     return 0
 
@@ -109,6 +114,7 @@ def _run(variant: str, args: argparse.Namespace) -> dict[str, dict[str, list[flo
         command = [sys.executable, __file__, "--worker", variant, "--out", str(out)]
         flags = [f"--base={args.base}", f"--rounds={args.rounds}", f"--calls={args.calls}"]
         flags.append(f"--scenarios={','.join(args.scenarios)}")
+        flags += ["--breakdown"] if args.breakdown else []
         proc = subprocess.run([*command, *flags], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{variant} worker failed:\n{proc.stderr[-4000:]}")
@@ -126,16 +132,20 @@ def _added(cpu: dict[str, list[float]], mode: str, than: str) -> dict[str, Any]:
 def _summary(
     ours: dict[str, dict[str, list[float]]], theirs: dict[str, dict[str, list[float]]]
 ) -> dict[str, dict[str, Any]]:
-    return {
-        scenario: {
-            "none_cpu_us": statistics.median(ours[scenario]["off"]),
-            "ours": _added(ours[scenario], "on", "off"),
-            "floor": _added(ours[scenario], "floor", "off"),
-            "our_code": _added(ours[scenario], "on", "floor"),
+    summary = {}
+    for scenario, cpu in ours.items():
+        summary[scenario] = {
+            "none_cpu_us": statistics.median(cpu["off"]),
+            "ours": _added(cpu, "on", "off"),
+            "floor": _added(cpu, "floor", "off"),
+            "our_code": _added(cpu, "on", "floor"),
             "openllmetry": _added(theirs[scenario], "on", "off"),
         }
-        for scenario in ours
-    }
+        if "floor-events" in cpu:  # --breakdown: what each part adds to the floor
+            summary[scenario]["parts"] = {
+                part: _added(cpu, "floor", f"floor-{part}") for part in sdk_floor.PARTS
+            }
+    return summary
 
 
 def _cell(added: dict[str, Any]) -> str:
@@ -158,6 +168,22 @@ def _report(summary: dict[str, dict[str, Any]], args: argparse.Namespace) -> str
             f"| {scenario} | {row['none_cpu_us']:.0f} | {_cell(row['ours'])} | "
             f"{_cell(row['floor'])} | {_cell(row['our_code'])} | {_cell(row['openllmetry'])} |"
         )
+    with_parts = {scenario: row["parts"] for scenario, row in summary.items() if "parts" in row}
+    if with_parts:
+        lines += [
+            "",
+            "What each part of the outputs costs the SDK (the floor minus the floor without it):",
+            "",
+            "| scenario | "
+            + " | ".join(
+                f"span {p}" if p in ("attributes", "events") else p for p in sdk_floor.PARTS
+            )
+            + " |",
+            "|---|" + "---:|" * len(sdk_floor.PARTS),
+        ]
+        for scenario, parts in with_parts.items():
+            cells = " | ".join(_cell(parts[part]) for part in sdk_floor.PARTS)
+            lines.append(f"| {scenario} | {cells} |")
     lines += ["", "Target: ours with everything on adds less than OpenLLMetry:"]
     for scenario, row in summary.items():
         ours, floor, theirs = (row[k]["median"] for k in ("ours", "floor", "openllmetry"))
@@ -187,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenarios", type=_scenario_names, default=list(SCENARIOS))
     parser.add_argument("--rounds", type=int, default=150, help="rounds of blocks [150]")
     parser.add_argument("--calls", type=int, default=40, help="calls per block [40]")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also price each part of the floor (span attributes, events, logs, measurements)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     # Internal: the driver starts one worker per variant with these.
     parser.add_argument("--worker", choices=sorted(MODES), help=argparse.SUPPRESS)

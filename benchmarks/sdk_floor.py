@@ -141,23 +141,31 @@ def capture(call: Callable[[], None], spans: _SpanKeeper) -> Emitted:
     return emitted
 
 
-def replay(emitted: Emitted, tracer: trace.Tracer) -> None:
-    """Emits what one call emitted, the log records and measurements with the span current,
-    as the instrumentor does."""
+# The parts of a call's telemetry that a replay can leave out, to price each on its own.
+PARTS = ("attributes", "events", "logs", "measurements")
+
+
+def replay(emitted: Emitted, tracer: trace.Tracer, without: frozenset[str] = frozenset()) -> None:
+    """Emits what one call emitted (but the ``without`` parts), the log records and
+    measurements with the span current, as the instrumentor does."""
     span = tracer.start_span(emitted.span_name, kind=emitted.span_kind)
-    span.set_attributes(emitted.attributes)
-    for name, attributes in emitted.events:
-        span.add_event(name, attributes)
+    if "attributes" not in without:
+        span.set_attributes(emitted.attributes)
+    if "events" not in without:
+        for name, attributes in emitted.events:
+            span.add_event(name, attributes)
     call = trace.set_span_in_context(span)
-    for m in emitted.measurements:
-        record = getattr(m.instrument, "record", None) or m.instrument.add
-        record(m.value, m.attributes, context=call if m.in_call_span else m.context)
-    token = otel_context.attach(call)
-    try:
-        for logger_name, level, message, extra in emitted.logs:
-            logging.getLogger(logger_name).log(level, message, extra=extra)
-    finally:
-        otel_context.detach(token)
+    if "measurements" not in without:
+        for m in emitted.measurements:
+            record = getattr(m.instrument, "record", None) or m.instrument.add
+            record(m.value, m.attributes, context=call if m.in_call_span else m.context)
+    if "logs" not in without:
+        token = otel_context.attach(call)
+        try:
+            for logger_name, level, message, extra in emitted.logs:
+                logging.getLogger(logger_name).log(level, message, extra=extra)
+        finally:
+            otel_context.detach(token)
     span.end()
 
 
@@ -178,9 +186,10 @@ class Replayer:
             self.emitted[shape] = capture(call, self.spans)
         OllamaInstrumentor().uninstrument()
         self._tracer = trace.get_tracer("sdk_floor")
+        self.without: frozenset[str] = frozenset()  # parts of PARTS to leave out
 
     def __call__(self, shape: str) -> None:
-        replay(self.emitted[shape], self._tracer)
+        replay(self.emitted[shape], self._tracer, self.without)
 
 
 def differences(original: Emitted, replayed: Emitted) -> list[str]:
