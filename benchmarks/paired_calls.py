@@ -54,9 +54,11 @@ def _ours_switch(floor: str, url: str) -> tuple[overhead._Calls, Callable[[str],
     instrumentor = OllamaInstrumentor()  # the singleton _setup instrumented
 
     def switch(mode: str) -> None:
-        if mode == "on":
+        # Only on a change: a second (un)instrument() logs a warning, which would be exported.
+        on = mode == "on"
+        if on and not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
-        else:
+        elif not on and instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
         # "floor-PART": the floor without that part of the telemetry.
         replay.without = frozenset([mode.removeprefix("floor-")]) if "-" in mode else frozenset()
