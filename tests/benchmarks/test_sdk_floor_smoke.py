@@ -60,12 +60,13 @@ def test_overhead_run_reports_the_floor_beside_openllmetry() -> None:
 
 
 def test_paired_calls_compare_ours_its_floor_and_openllmetry_in_one_process_each() -> None:
-    # Each block checks its spans (one per call on and with the floor, none off): a switch
-    # that did not switch fails the run.
+    # Each block checks its spans (one per call on and with the floor or a part of it, none
+    # off): a switch that did not switch fails the run.
     report = json.loads(
         run_script(
             "paired_calls.py",
             *("--scenarios", "chat,stream64", "--rounds", "2", "--calls", "4", "--json"),
+            "--breakdown",
         )
     )
 
@@ -75,3 +76,5 @@ def test_paired_calls_compare_ours_its_floor_and_openllmetry_in_one_process_each
         for key in ("ours", "floor", "our_code", "openllmetry"):
             low, high = row[key]["quartiles"]
             assert low <= row[key]["median"] <= high, key
+        # --breakdown: one price per part of the floor.
+        assert set(row["parts"]) == {"attributes", "events", "logs", "measurements"}
