@@ -200,7 +200,7 @@ def _report(summary: dict[str, dict[str, Any]], args: argparse.Namespace) -> str
 
 
 def _scenario_names(value: str) -> list[str]:
-    names = [name.strip() for name in value.split(",") if name.strip()]
+    names = overhead._names(value)
     unknown = set(names) - set(overhead.SCENARIOS)
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown scenarios: {', '.join(sorted(unknown))}")

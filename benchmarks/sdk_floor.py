@@ -41,16 +41,7 @@ from opentelemetry.sdk.metrics._internal.measurement_consumer import (
 )
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
-# What logging puts on every record; the rest of a record's fields came in through ``extra``
-# (the OTel logging instrumentation's own fields are set again by its record factory).
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message",
-    "asctime",
-    "otelSpanID",
-    "otelTraceID",
-    "otelTraceSampled",
-    "otelServiceName",
-}
+from otel_taskmaster.logs.json_format import extra_fields
 
 
 @dataclass
@@ -129,7 +120,7 @@ def capture(call: Callable[[], None], spans: _SpanKeeper) -> Emitted:
         events=[(event.name, dict(event.attributes or {})) for event in span.events],
     )
     for record in records:
-        extra = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
+        extra = extra_fields(record)  # the OTel logging fields come back from its factory
         emitted.logs.append((record.name, record.levelno, record.getMessage(), extra))
     call_span = span.get_span_context()
     for m in measured:

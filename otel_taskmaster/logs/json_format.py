@@ -15,6 +15,15 @@ _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SKIP = frozenset({"otelTraceID", "otelSpanID", "otelTraceSampled", "otelServiceName"})
 
 
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record was given through ``extra=`` (the OTel logging ones left out)."""
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in _RESERVED and key not in _SKIP and not key.startswith("_")
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """Formats records as the seed's JSON lines: timestamp, level, service, message, the
     record's ``extra`` fields, and the trace and span ids of the span current at log time."""
@@ -33,9 +42,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "logger": record.name,
         }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key not in _SKIP and not key.startswith("_"):
-                entry[key] = value
+        entry.update(extra_fields(record))
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
             entry["trace_id"] = format(context.trace_id, "032x")
