@@ -6,16 +6,26 @@ per metric reader. Export encoding is included (a batch processor whose exporter
 OTLP protobuf and sends nothing), as it is paid in the instrumented process.
 
     .venv/bin/python benchmarks/sdk_costs.py
+    .venv/bin/python benchmarks/sdk_costs.py --sdk-versions 1.44.0,1.45.2   # releases side by side
+
+``--sdk-versions`` makes one virtualenv per release (the SDK, the API and the OTLP encoder,
+from PyPI; kept under ``--venvs`` for the next run) and runs this script in each, so a change
+in what the SDK charges shows as a ratio measured on one machine in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import json
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry._logs import SeverityNumber
@@ -91,13 +101,8 @@ def _per_call_us(
     return statistics.median(samples)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=1000, help="calls per block [1000]")
-    parser.add_argument("--repeats", type=int, default=7, help="blocks per row [7]")
-    args = parser.parse_args(argv)
-    calls, repeats = min(args.calls, 2000), args.repeats
-
+def measure(calls: int, repeats: int) -> list[tuple[str, float]]:
+    """Every unit cost, in CPU µs, with the SDK this interpreter imports."""
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(_EncodingSpanExporter()))
     tracer = tracer_provider.get_tracer("sdk-costs")
@@ -173,20 +178,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         ),
     ]
-    for readers in (1, 2):
+    five = GENAI_METRIC_ATTRIBUTES
+    for readers, attributes in ((1, {}), (1, five), (2, five)):
         provider = MeterProvider(metric_readers=[InMemoryMetricReader() for _ in range(readers)])
         histogram = provider.get_meter("sdk-costs").create_histogram("duration")
         rows.append(
             (
-                f"histogram measurement, 5 attributes, {readers} reader(s)",
+                f"histogram measurement, {len(attributes) or 'no'} attributes, {readers} reader(s)",
                 _per_call_us(
-                    lambda h=histogram: h.record(0.5, GENAI_METRIC_ATTRIBUTES), calls * 10, repeats
+                    lambda h=histogram, a=attributes: h.record(0.5, a), calls * 10, repeats
                 ),
             )
         )
         provider.shutdown()
     tracer_provider.shutdown()
     logger_provider.shutdown()
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=1000, help="calls per block [1000]")
+    parser.add_argument("--repeats", type=int, default=7, help="blocks per row [7]")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument(
+        "--sdk-versions",
+        metavar="V1,V2,...",
+        help="measure each opentelemetry-sdk version in its own virtualenv, side by side",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --sdk-versions: runs per version [3]"
+    )
+    parser.add_argument(
+        "--venvs",
+        type=Path,
+        default=_default_venvs_dir(),
+        help="with --sdk-versions: where the virtualenvs are made and kept [%(default)s]",
+    )
+    args = parser.parse_args(argv)
+    calls, repeats = min(args.calls, 2000), args.repeats
+    if args.sdk_versions:
+        versions = [v.strip() for v in args.sdk_versions.split(",") if v.strip()]
+        return _compare_versions(versions, calls, repeats, args.rounds, args.venvs)
+
+    rows = measure(calls, repeats)
+    if args.json:
+        print(json.dumps({"sdk": importlib.metadata.version("opentelemetry-sdk"), "rows": rows}))
+        return 0
 
     print(
         f"OpenTelemetry SDK unit costs, CPU µs, median of {repeats} blocks, "
@@ -197,6 +237,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {name} | {value:.1f} |")
     per_attribute = (rows[1][1] - rows[0][1]) / 20
     print(f"\nOne span attribute, set and encoded: {per_attribute:.1f} µs")
+    return 0
+
+
+def _default_venvs_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "otel-taskmaster" / "sdk-venvs"
+
+
+def _sdk_python(version: str, venvs: Path) -> Path:
+    """The interpreter of a virtualenv holding that SDK release and its OTLP encoder (made
+    once, then reused). The logs rows then use the SDK's own LoggingHandler, in every
+    version alike."""
+    venv = venvs / f"opentelemetry-sdk-{version}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        packages = [f"opentelemetry-{name}=={version}" for name in _SDK_PACKAGES]
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, *packages], check=True)
+    return python
+
+
+_SDK_PACKAGES = ("api", "sdk", "exporter-otlp-proto-common")
+
+
+def _compare_versions(
+    versions: list[str], calls: int, repeats: int, rounds: int, venvs: Path
+) -> int:
+    """Runs this script in each version's virtualenv, ``rounds`` times in a rotating order
+    (the machine's speed drifts), and prints the medians side by side."""
+    pythons = {version: _sdk_python(version, venvs) for version in versions}
+    runs: dict[str, list[list[tuple[str, float]]]] = {version: [] for version in versions}
+    for round_index in range(max(1, rounds)):
+        shift = round_index % len(versions)
+        for version in versions[shift:] + versions[:shift]:
+            command = [str(pythons[version]), __file__, "--json"]
+            output = subprocess.run(
+                [*command, f"--calls={calls}", f"--repeats={repeats}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            runs[version].append([(name, us) for name, us in json.loads(output)["rows"]])
+    names = [name for name, _ in runs[versions[0]][0]]
+    medians = {
+        version: [statistics.median(run[i][1] for run in runs[version]) for i in range(len(names))]
+        for version in versions
+    }
+    print(
+        f"OpenTelemetry SDK unit costs by release, CPU µs, median of {rounds} runs of "
+        f"{repeats} blocks each, Python {sys.version.split()[0]}:\n"
+    )
+    first, last = versions[0], versions[-1]
+    print("| what | " + " | ".join(versions) + f" | {last} / {first} |")
+    print("|---|" + "---:|" * (len(versions) + 1))
+    for i, name in enumerate(names):
+        cells = " | ".join(f"{medians[version][i]:.1f}" for version in versions)
+        print(f"| {name} | {cells} | {medians[last][i] / medians[first][i]:.2f} |")
     return 0
 
 
