@@ -251,11 +251,13 @@ def _sdk_python(version: str, venvs: Path) -> Path:
     version alike."""
     venv = venvs / f"opentelemetry-sdk-{version}"
     python = venv / "bin" / "python"
-    if not python.exists():
+    installed = venv / "installed"  # written last: a failed install is redone, not reused
+    if not installed.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         packages = [f"opentelemetry-{name}=={version}" for name in _SDK_PACKAGES]
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, *packages], check=True)
+        installed.write_text(" ".join(packages) + "\n")
     return python
 
 
@@ -267,19 +269,27 @@ def _compare_versions(
 ) -> int:
     """Runs this script in each version's virtualenv, ``rounds`` times in a rotating order
     (the machine's speed drifts), and prints the medians side by side."""
-    pythons = {version: _sdk_python(version, venvs) for version in versions}
+    try:
+        pythons = {version: _sdk_python(version, venvs) for version in versions}
+    except subprocess.CalledProcessError as error:
+        print(f"sdk_costs.py: could not set up a virtualenv: {error}", file=sys.stderr)
+        return 2
     runs: dict[str, list[list[tuple[str, float]]]] = {version: [] for version in versions}
     for round_index in range(max(1, rounds)):
         shift = round_index % len(versions)
         for version in versions[shift:] + versions[:shift]:
             command = [str(pythons[version]), __file__, "--json"]
-            output = subprocess.run(
+            run = subprocess.run(
                 [*command, f"--calls={calls}", f"--repeats={repeats}"],
                 capture_output=True,
                 text=True,
-                check=True,
-            ).stdout
-            runs[version].append([(name, us) for name, us in json.loads(output)["rows"]])
+                check=False,
+            )
+            if run.returncode != 0:
+                print(f"sdk_costs.py: the run with SDK {version} failed:", file=sys.stderr)
+                print(run.stderr[-4000:], file=sys.stderr)
+                return 1
+            runs[version].append([(name, us) for name, us in json.loads(run.stdout)["rows"]])
     names = [name for name, _ in runs[versions[0]][0]]
     medians = {
         version: [statistics.median(run[i][1] for run in runs[version]) for i in range(len(names))]

@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.benchmarks.scripts import run_script
+from tests.benchmarks.scripts import BENCHMARKS, run_script
 
 FEW_CALLS = ("--calls", "20", "--repeats", "1")
 
@@ -55,3 +57,24 @@ def test_a_release_measured_in_its_own_virtualenv(tmp_path: Path) -> None:
     assert all(float(us) > 0 and float(ratio) == 1.0 for _, us, ratio in rows)
     venv_python = venvs / f"opentelemetry-sdk-{version}" / "bin" / "python"
     assert venv_python.exists()
+
+
+def test_a_release_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "sdk_costs.py"),
+            "--sdk-versions",
+            "0.0.0",
+            "--venvs",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "sdk_costs.py: could not set up a virtualenv" in proc.stderr
+    assert "opentelemetry-sdk==0.0.0" in proc.stderr
+    assert not (tmp_path / "opentelemetry-sdk-0.0.0" / "installed").exists()
