@@ -55,8 +55,9 @@ def test_a_release_measured_in_its_own_virtualenv(tmp_path: Path) -> None:
     rows = re.findall(r"^\| (.+?) \| ([\d.]+) \| ([\d.]+) \|$", stdout, re.MULTILINE)
     assert len(rows) == 9, stdout
     assert all(float(us) > 0 and float(ratio) == 1.0 for _, us, ratio in rows)
-    venv_python = venvs / f"opentelemetry-sdk-{version}" / "bin" / "python"
-    assert venv_python.exists()
+    venv = venvs / f"opentelemetry-sdk-{version}"
+    assert (venv / "bin" / "python").exists()
+    assert f"opentelemetry-sdk=={version}" in (venv / "installed").read_text()
 
 
 def test_a_release_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
