@@ -7,6 +7,7 @@ instrumented variants made exactly one chat span per call, and that telemetry re
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -101,3 +102,31 @@ def test_a_setting_without_a_value_is_refused_before_anything_runs() -> None:
     )
     assert proc.returncode == 2
     assert "--set takes NAME=VALUE, got: TASKMASTER_EVALUATION_EVENTS" in proc.stderr
+
+
+def _overhead_module() -> Any:
+    spec = importlib.util.spec_from_file_location("overhead_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [
+        ((300, 250, 350), (500, 450, 550), "met"),
+        ((900, 850, 950), (500, 450, 550), "MISSED by 400 µs"),
+        # Overlapping ranges over repeats: this run cannot tell the two apart.
+        ((480, 300, 700), (500, 450, 550), "not told apart: the ranges [+300, +700] and "),
+    ],
+)
+def test_a_per_call_verdict_needs_ranges_that_do_not_overlap(
+    ours: tuple[int, int, int], theirs: tuple[int, int, int], expected: str
+) -> None:
+    def row(median: int, low: int, high: int) -> dict[str, Any]:
+        return {"added_cpu_us": median, "added_cpu_us_range": [low, high]}
+
+    verdict = _overhead_module()._per_call_verdict(row(*ours), row(*theirs))
+    assert verdict.startswith(expected), verdict
