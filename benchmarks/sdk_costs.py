@@ -275,21 +275,22 @@ def _compare_versions(
         print(f"sdk_costs.py: could not set up a virtualenv: {error}", file=sys.stderr)
         return 2
     runs: dict[str, list[list[tuple[str, float]]]] = {version: [] for version in versions}
-    for round_index in range(max(1, rounds)):
+    rounds = max(1, rounds)
+    for round_index in range(rounds):
         shift = round_index % len(versions)
         for version in versions[shift:] + versions[:shift]:
             command = [str(pythons[version]), __file__, "--json"]
-            run = subprocess.run(
+            child = subprocess.run(
                 [*command, f"--calls={calls}", f"--repeats={repeats}"],
                 capture_output=True,
                 text=True,
                 check=False,
             )
-            if run.returncode != 0:
+            if child.returncode != 0:
                 print(f"sdk_costs.py: the run with SDK {version} failed:", file=sys.stderr)
-                print(run.stderr[-4000:], file=sys.stderr)
+                print(child.stderr[-4000:], file=sys.stderr)
                 return 1
-            runs[version].append([(name, us) for name, us in json.loads(run.stdout)["rows"]])
+            runs[version].append([(name, us) for name, us in json.loads(child.stdout)["rows"]])
     names = [name for name, _ in runs[versions[0]][0]]
     medians = {
         version: [statistics.median(run[i][1] for run in runs[version]) for i in range(len(names))]
