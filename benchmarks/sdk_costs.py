@@ -245,6 +245,10 @@ def _default_venvs_dir() -> Path:
     return Path(cache) / "otel-taskmaster" / "sdk-venvs"
 
 
+# What each release's virtualenv holds: the API, the SDK and the OTLP encoder.
+_SDK_PACKAGES = ("api", "sdk", "exporter-otlp-proto-common")
+
+
 def _sdk_python(version: str, venvs: Path) -> Path:
     """The interpreter of a virtualenv holding that SDK release and its OTLP encoder (made
     once, then reused). The logs rows then use the SDK's own LoggingHandler, in every
@@ -259,9 +263,6 @@ def _sdk_python(version: str, venvs: Path) -> Path:
         subprocess.run([*pip, *packages], check=True)
         installed.write_text(" ".join(packages) + "\n")
     return python
-
-
-_SDK_PACKAGES = ("api", "sdk", "exporter-otlp-proto-common")
 
 
 def _compare_versions(
